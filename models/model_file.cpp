@@ -1,0 +1,195 @@
+#include "model_file.hpp"
+
+#include "error.hpp"
+#include "model_spec.hpp"
+#include "sha256.hpp"
+
+#include <bit>
+#include <cstring>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+namespace scee {
+
+static_assert(std::endian::native == std::endian::little, "model files are little-endian; add byte swapping");
+
+namespace {
+
+template <class T> void put(std::string& out, const T& v)
+{
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+
+struct Tensor {
+  std::string name, dtype;
+  std::vector<std::int64_t> shape;
+  const void* data;
+  std::size_t bytes;
+};
+
+void add_layer(std::vector<Tensor>& t, const std::string& name, const SparseLinear& l)
+{
+  const std::int64_t out = l.out(), fi = l.fan_in();
+  t.push_back({name + ".indices", "int32", {out, fi}, l.indices(), std::size_t(out * fi) * 4});
+  t.push_back({name + ".weights", "float32", {out, fi}, l.values(), std::size_t(out * fi) * 4});
+  t.push_back({name + ".bias", "float32", {out}, l.bias().data(), std::size_t(out) * 4});
+}
+
+std::vector<Tensor> tensors_of(const Network& net)
+{
+  std::vector<Tensor> t;
+  for (int j = 1; j <= net.depth(); ++j)
+    add_layer(t, fmt::format("junction{}", j), net.junction(j));
+  for (std::size_t e = 0; e < net.exit_count(); ++e)
+    add_layer(t, fmt::format("exit{}", e), net.exit_head(e));
+  return t;
+}
+
+std::string read_all(const std::string& path)
+{
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw InputError(fmt::format("{}: cannot open the model file ({}); train one with `scee train`", path,
+                                 std::strerror(errno)));
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+/// Checks magic, version, sizes and checksum; returns the header and the payload's offset.
+std::pair<nlohmann::json, std::size_t> check_container(const std::string& path, const std::string& bytes)
+{
+  const std::size_t fixed = 8 + 4 + 8;
+  if (bytes.size() < fixed + 32)
+    throw InputError(fmt::format("{}: truncated: {} bytes is too short for a scee model file", path, bytes.size()));
+  if (std::memcmp(bytes.data(), model_magic, 8) != 0)
+    throw InputError(fmt::format("{}: not a scee model file (bad magic; expected \"SCEEMODL\")", path));
+  std::uint32_t version = 0;
+  std::uint64_t header_bytes = 0;
+  std::memcpy(&version, bytes.data() + 8, 4);
+  std::memcpy(&header_bytes, bytes.data() + 12, 8);
+  if (version != model_format_version)
+    throw InputError(fmt::format("{}: model format version {} is not supported (this scee reads version {})", path,
+                                 version, model_format_version));
+  if (header_bytes > bytes.size() - fixed - 32)
+    throw InputError(fmt::format("{}: truncated: the header claims {} bytes but the file has {}", path, header_bytes,
+                                 bytes.size()));
+  const std::size_t body = bytes.size() - 32;
+  const std::string digest = sha256_hex(bytes.data(), body);
+  std::array<std::uint8_t, 32> stored{};
+  std::memcpy(stored.data(), bytes.data() + body, 32);
+  if (to_hex(stored) != digest)
+    throw InputError(fmt::format("{}: checksum mismatch (file truncated or corrupted): stored sha256 {}, computed {}",
+                                 path, to_hex(stored), digest));
+  nlohmann::json header;
+  try {
+    header = nlohmann::json::parse(bytes.substr(fixed, header_bytes));
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(fmt::format("{}: the header is not valid JSON", path));
+  }
+  return {header, fixed + header_bytes};
+}
+
+} // namespace
+
+void save_model(const std::string& path, const ModelFile& model)
+{
+  const auto tensors = tensors_of(model.network);
+  nlohmann::json table = nlohmann::json::array();
+  std::size_t offset = 0;
+  for (const auto& t : tensors) {
+    table.push_back({{"name", t.name}, {"dtype", t.dtype}, {"shape", t.shape}, {"offset", offset}, {"bytes", t.bytes}});
+    offset += t.bytes;
+  }
+  nlohmann::json header = {{"format", "scee-model"},
+                           {"format_version", model_format_version},
+                           {"network", to_json(model.network.spec())},
+                           {"training", to_json(model.training)},
+                           {"results", model.results},
+                           {"tensors", table}};
+  const std::string text = header.dump();
+  std::string out(model_magic, 8);
+  put(out, model_format_version);
+  put(out, std::uint64_t(text.size()));
+  out += text;
+  for (const auto& t : tensors)
+    out.append(static_cast<const char*>(t.data), t.bytes);
+  Sha256 h;
+  h.update(out.data(), out.size());
+  const auto digest = h.finish();
+  out.append(reinterpret_cast<const char*>(digest.data()), digest.size());
+
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f)
+      throw InputError(fmt::format("{}: cannot write ({})", tmp, std::strerror(errno)));
+    f.write(out.data(), std::streamsize(out.size()));
+    f.flush();
+    if (!f)
+      throw InputError(fmt::format("{}: write failed", tmp));
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+nlohmann::json read_model_header(const std::string& path) { return check_container(path, read_all(path)).first; }
+
+ModelFile load_model(const std::string& path)
+{
+  const std::string bytes = read_all(path);
+  const auto [header, payload] = check_container(path, bytes);
+  try {
+    if (header.value("format", "") != "scee-model")
+      throw InputError(fmt::format("{}: header format is not \"scee-model\"", path));
+    ModelFile m;
+    const NetworkSpec spec = network_spec_from_json(header.at("network"), path, "$.network");
+    m.training = train_config_from_json(header.at("training"), path, "$.training");
+    m.results = header.value("results", nlohmann::json::object());
+    std::map<std::string, nlohmann::json> table;
+    for (const auto& t : header.at("tensors"))
+      table[t.at("name").get<std::string>()] = t;
+    const std::size_t payload_bytes = bytes.size() - 32 - payload;
+    auto fetch = [&](const std::string& name, std::int64_t count) -> const char* {
+      auto it = table.find(name);
+      if (it == table.end())
+        throw InputError(fmt::format("{}: tensor {} is missing", path, name));
+      const auto off = it->second.at("offset").get<std::size_t>();
+      const auto n = it->second.at("bytes").get<std::size_t>();
+      if (n != std::size_t(count) * 4 || off + n > payload_bytes)
+        throw InputError(fmt::format("{}: tensor {} has {} bytes at offset {}, expected {} within {} payload bytes",
+                                     path, name, n, off, count * 4, payload_bytes));
+      return bytes.data() + payload + off;
+    };
+    auto layer = [&](const std::string& name, int in, int out, int fo) {
+      const int fi = int(std::int64_t(in) * fo / out);
+      const char* idx = fetch(name + ".indices", std::int64_t(out) * fi);
+      std::vector<std::vector<int>> inputs(out, std::vector<int>(fi));
+      for (int o = 0; o < out; ++o)
+        std::memcpy(inputs[o].data(), idx + std::size_t(o) * fi * 4, std::size_t(fi) * 4);
+      SparseLinear l(in, out, fo, inputs);
+      std::memcpy(l.values(), fetch(name + ".weights", std::int64_t(out) * fi), std::size_t(out) * fi * 4);
+      std::memcpy(l.bias().data(), fetch(name + ".bias", out), std::size_t(out) * 4);
+      return l;
+    };
+    std::vector<SparseLinear> layers, exits;
+    for (int j = 1; j <= spec.depth(); ++j)
+      layers.push_back(layer(fmt::format("junction{}", j), spec.widths[j - 1], spec.widths[j], spec.fan_outs[j - 1]));
+    for (std::size_t e = 0; e < spec.exits.size(); ++e)
+      exits.push_back(layer(fmt::format("exit{}", e), spec.widths[spec.exits[e].after_layer], spec.classes(),
+                            spec.exits[e].fan_out));
+    m.network = Network(spec, std::move(layers), std::move(exits));
+    return m;
+  } catch (const InputError& e) {
+    const std::string what = e.what();
+    if (what.rfind(path, 0) == 0)
+      throw;
+    throw InputError(fmt::format("{}: {}", path, what));
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(fmt::format("{}: the header is incomplete or of the wrong type ({})", path, e.what()));
+  }
+}
+
+} // namespace scee

@@ -1,0 +1,106 @@
+#include "sparse_linear.hpp"
+
+#include "connectivity.hpp"
+#include "error.hpp"
+
+#include <fmt/format.h>
+
+namespace scee {
+
+SparseLinear::SparseLinear(int in, int out, int fan_out, std::uint64_t connectivity_seed)
+    : SparseLinear(in, out, fan_out, make_connectivity(in, out, fan_out, connectivity_seed))
+{
+}
+
+SparseLinear::SparseLinear(int in, int out, int fan_out, const std::vector<std::vector<int>>& inputs)
+    : w_(out, in), b_(Eigen::VectorXf::Zero(out)), fan_out_(fan_out)
+{
+  check_fan_out(in, out, fan_out, "junction");
+  fan_in_ = static_cast<int>(static_cast<long long>(in) * fan_out / out);
+  if (static_cast<int>(inputs.size()) != out)
+    throw InputError(fmt::format("junction {}->{}: connectivity has {} rows", in, out, inputs.size()));
+  w_.reserve(Eigen::VectorXi::Constant(out, fan_in_));
+  std::vector<int> column_count(in, 0);
+  for (int o = 0; o < out; ++o) {
+    if (static_cast<int>(inputs[o].size()) != fan_in_)
+      throw InputError(fmt::format("junction {}->{}: output {} has {} inputs, expected fan-in {}", in, out, o,
+                                   inputs[o].size(), fan_in_));
+    int previous = -1;
+    for (int i : inputs[o]) {
+      if (i <= previous || i >= in)
+        throw InputError(fmt::format("junction {}->{}: output {} has unsorted, repeated or out-of-range input {}",
+                                     in, out, o, i));
+      previous = i;
+      ++column_count[i];
+      w_.insert(o, i) = 0.0f;
+    }
+  }
+  for (int i = 0; i < in; ++i)
+    if (column_count[i] != fan_out)
+      throw InputError(fmt::format("junction {}->{}: input {} has {} outputs, expected fan-out {}", in, out, i,
+                                   column_count[i], fan_out));
+  w_.makeCompressed();
+}
+
+int SparseLinear::index_bytes() const
+{
+  if (dense())
+    return 0;
+  return in() <= 65536 ? 2 : 4;
+}
+
+LayerCost SparseLinear::cost() const
+{
+  LayerCost c;
+  c.weights = nnz();
+  c.biases = out();
+  c.macs = nnz();
+  c.storage_bytes = 4 * (c.weights + c.biases) + static_cast<std::int64_t>(index_bytes()) * c.weights;
+  return c;
+}
+
+void SparseLinear::forward(const Activations& x, Activations& y) const
+{
+  const Eigen::Index batch = x.cols();
+  y.resize(out(), batch);
+  const float* v = w_.valuePtr();
+  const int* idx = w_.innerIndexPtr();
+  if (batch == 1) { // a gather per output
+    for (int o = 0; o < out(); ++o) {
+      float acc = b_[o];
+      const std::ptrdiff_t base = static_cast<std::ptrdiff_t>(o) * fan_in_;
+      for (int k = 0; k < fan_in_; ++k)
+        acc += v[base + k] * x(idx[base + k], 0);
+      y(o, 0) = acc;
+    }
+    return;
+  }
+  for (int o = 0; o < out(); ++o) {
+    auto row = y.row(o);
+    row.setConstant(b_[o]);
+    const std::ptrdiff_t base = static_cast<std::ptrdiff_t>(o) * fan_in_;
+    for (int k = 0; k < fan_in_; ++k)
+      row.noalias() += v[base + k] * x.row(idx[base + k]);
+  }
+}
+
+void SparseLinear::backward(const Activations& x, const Activations& dy, Activations* dx, float* dw, float* db) const
+{
+  const float* v = w_.valuePtr();
+  const int* idx = w_.innerIndexPtr();
+  if (dx)
+    dx->setZero(in(), x.cols());
+  for (int o = 0; o < out(); ++o) {
+    const auto g = dy.row(o);
+    db[o] += g.sum();
+    const std::ptrdiff_t base = static_cast<std::ptrdiff_t>(o) * fan_in_;
+    for (int k = 0; k < fan_in_; ++k) {
+      const int i = idx[base + k];
+      dw[base + k] += g.dot(x.row(i));
+      if (dx)
+        dx->row(i).noalias() += v[base + k] * g;
+    }
+  }
+}
+
+} // namespace scee

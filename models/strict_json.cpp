@@ -1,0 +1,192 @@
+#include "strict_json.hpp"
+
+#include "error.hpp"
+
+#include <cmath>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <fstream>
+#include <sstream>
+
+namespace scee {
+
+nlohmann::json read_json_file(const std::string& path)
+{
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw InputError(fmt::format("{}: cannot open the file", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    return nlohmann::json::parse(text.str());
+  } catch (const nlohmann::json::parse_error& e) {
+    // nlohmann's message carries line and column; keep it on one line.
+    std::string what = e.what();
+    const auto cut = what.find("parse error");
+    throw InputError(fmt::format("{}: not valid JSON: {}", path, cut == std::string::npos ? what : what.substr(cut)));
+  }
+}
+
+std::string brief(const nlohmann::json& value)
+{
+  std::string s = value.dump();
+  if (s.size() > 60)
+    s = s.substr(0, 57) + "...";
+  return s;
+}
+
+Fields::Fields(const nlohmann::json& object, std::string file, std::string path)
+    : object_(&object), file_(std::move(file)), path_(std::move(path))
+{
+  if (!object.is_object())
+    fail_at(file_, path_, fmt::format("must be a JSON object, got {}", brief(object)));
+}
+
+void Fields::fail_at(const std::string& file, const std::string& path, const std::string& what)
+{
+  throw InputError(fmt::format("{}: {}: {}", file, path, what));
+}
+
+void Fields::fail(const std::string& key, const std::string& what) const { fail_at(file_, path_of(key), what); }
+
+const nlohmann::json& Fields::require(const std::string& key)
+{
+  used_.insert(key);
+  if (!object_->contains(key))
+    fail_at(file_, path_, fmt::format("missing required key \"{}\"", key));
+  return object_->at(key);
+}
+
+const nlohmann::json& Fields::raw(const std::string& key) { return require(key); }
+
+static std::string range_text(double lo, double hi)
+{
+  if (std::isinf(hi))
+    return fmt::format(">= {}", lo);
+  return fmt::format("in [{}, {}]", lo, hi);
+}
+
+double Fields::number(const std::string& key, double lo, double hi)
+{
+  const auto& v = require(key);
+  if (!v.is_number())
+    fail(key, fmt::format("must be a number {}, got {}", range_text(lo, hi), brief(v)));
+  const double x = v.get<double>();
+  if (!std::isfinite(x) || x < lo || x > hi)
+    fail(key, fmt::format("must be a number {}, got {}", range_text(lo, hi), brief(v)));
+  return x;
+}
+
+double Fields::number(const std::string& key, double lo, double hi, double fallback)
+{
+  return has(key) ? number(key, lo, hi) : (used_.insert(key), fallback);
+}
+
+std::int64_t Fields::integer(const std::string& key, std::int64_t lo, std::int64_t hi)
+{
+  const auto& v = require(key);
+  const bool whole = v.is_number_integer() || (v.is_number_float() && std::isfinite(v.get<double>()) &&
+                                               v.get<double>() == std::floor(v.get<double>()));
+  if (!whole)
+    fail(key, fmt::format("must be an integer {}, got {}", range_text(double(lo), double(hi)), brief(v)));
+  const double x = v.get<double>();
+  if (x < double(lo) || x > double(hi))
+    fail(key, fmt::format("must be an integer {}, got {}", range_text(double(lo), double(hi)), brief(v)));
+  return v.is_number_integer() ? v.get<std::int64_t>() : static_cast<std::int64_t>(x);
+}
+
+std::int64_t Fields::integer(const std::string& key, std::int64_t lo, std::int64_t hi, std::int64_t fallback)
+{
+  return has(key) ? integer(key, lo, hi) : (used_.insert(key), fallback);
+}
+
+std::string Fields::text(const std::string& key, const std::vector<std::string>& allowed)
+{
+  const auto& v = require(key);
+  const std::string valid = allowed.empty() ? "a string" : fmt::format("one of \"{}\"", fmt::join(allowed, "\", \""));
+  if (!v.is_string())
+    fail(key, fmt::format("must be {}, got {}", valid, brief(v)));
+  const auto s = v.get<std::string>();
+  if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), s) == allowed.end())
+    fail(key, fmt::format("must be {}, got {}", valid, brief(v)));
+  if (allowed.empty() && s.empty())
+    fail(key, "must be a non-empty string");
+  return s;
+}
+
+std::string Fields::text(const std::string& key, const std::vector<std::string>& allowed, const std::string& fallback)
+{
+  return has(key) ? text(key, allowed) : (used_.insert(key), fallback);
+}
+
+bool Fields::flag(const std::string& key, bool fallback)
+{
+  if (!has(key)) {
+    used_.insert(key);
+    return fallback;
+  }
+  const auto& v = require(key);
+  if (!v.is_boolean())
+    fail(key, fmt::format("must be true or false, got {}", brief(v)));
+  return v.get<bool>();
+}
+
+Fields Fields::object(const std::string& key) { return Fields(require(key), file_, path_of(key)); }
+
+std::vector<Fields> Fields::objects(const std::string& key, bool non_empty)
+{
+  const auto& v = require(key);
+  if (!v.is_array() || (non_empty && v.empty()))
+    fail(key, fmt::format("must be a{} array of objects, got {}", non_empty ? " non-empty" : "n", brief(v)));
+  std::vector<Fields> out;
+  for (std::size_t i = 0; i < v.size(); ++i)
+    out.emplace_back(v[i], file_, fmt::format("{}[{}]", path_of(key), i));
+  return out;
+}
+
+std::vector<double> Fields::numbers(const std::string& key, double lo, double hi, bool non_empty)
+{
+  const auto& v = require(key);
+  if (!v.is_array() || (non_empty && v.empty()))
+    fail(key, fmt::format("must be a{} array of numbers {}, got {}", non_empty ? " non-empty" : "n",
+                          range_text(lo, hi), brief(v)));
+  std::vector<double> out;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (!v[i].is_number() || !std::isfinite(v[i].get<double>()) || v[i].get<double>() < lo ||
+        v[i].get<double>() > hi)
+      fail_at(file_, fmt::format("{}[{}]", path_of(key), i),
+              fmt::format("must be a number {}, got {}", range_text(lo, hi), brief(v[i])));
+    out.push_back(v[i].get<double>());
+  }
+  return out;
+}
+
+std::vector<std::int64_t> Fields::integers(const std::string& key, std::int64_t lo, std::int64_t hi, bool non_empty)
+{
+  const auto& v = require(key);
+  if (!v.is_array() || (non_empty && v.empty()))
+    fail(key, fmt::format("must be a{} array of integers {}, got {}", non_empty ? " non-empty" : "n",
+                          range_text(double(lo), double(hi)), brief(v)));
+  std::vector<std::int64_t> out;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (!v[i].is_number_integer() || v[i].get<std::int64_t>() < lo || v[i].get<std::int64_t>() > hi)
+      fail_at(file_, fmt::format("{}[{}]", path_of(key), i),
+              fmt::format("must be an integer {}, got {}", range_text(double(lo), double(hi)), brief(v[i])));
+    out.push_back(v[i].get<std::int64_t>());
+  }
+  return out;
+}
+
+void Fields::done() const
+{
+  std::vector<std::string> unknown;
+  for (const auto& [key, value] : object_->items())
+    if (!used_.count(key))
+      unknown.push_back(key);
+  if (unknown.empty())
+    return;
+  fail_at(file_, path_of(unknown.front()),
+          fmt::format("unknown key; valid keys here: {}", fmt::join(used_, ", ")));
+}
+
+} // namespace scee

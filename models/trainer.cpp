@@ -1,0 +1,267 @@
+#include "trainer.hpp"
+
+#include "error.hpp"
+#include "rng.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <fmt/format.h>
+#include <limits>
+#include <numeric>
+
+namespace scee {
+
+nlohmann::json to_json(const TrainConfig& c)
+{
+  return {{"dataset", c.dataset},
+          {"epochs", c.epochs},
+          {"batch_size", c.batch_size},
+          {"learning_rate", c.learning_rate},
+          {"beta1", c.beta1},
+          {"beta2", c.beta2},
+          {"epsilon", c.epsilon},
+          {"decay", c.decay},
+          {"bias_init", c.bias_init},
+          {"he_fan_in", c.he_fan_in_dense ? "dense" : "sparse"},
+          {"final_loss_weight", c.final_loss_weight},
+          {"exit_loss_weights", c.exit_loss_weights},
+          {"freeze_backbone", c.freeze_backbone},
+          {"train_samples", c.train_samples},
+          {"test_samples", c.test_samples},
+          {"seed", c.seed}};
+}
+
+Activations gather(const Dataset& data, const std::vector<int>& samples, std::size_t first, std::size_t count)
+{
+  Activations x(data.input_width, static_cast<Eigen::Index>(count));
+  for (std::size_t j = 0; j < count; ++j)
+    x.col(static_cast<Eigen::Index>(j)) = data.x.col(samples[first + j]);
+  return x;
+}
+
+namespace {
+
+/// Softmax cross-entropy of logits (classes x batch): returns the summed loss and correct count, and writes
+/// grad = weight * (softmax - onehot) / batch.
+struct LossResult {
+  double loss = 0;
+  int correct = 0;
+};
+LossResult softmax_cross_entropy(const Activations& logits, const std::vector<std::uint8_t>& labels,
+                                 const std::vector<int>& samples, std::size_t first, double weight,
+                                 Activations& grad)
+{
+  const Eigen::Index classes = logits.rows(), batch = logits.cols();
+  grad.resize(classes, batch);
+  LossResult r;
+  for (Eigen::Index j = 0; j < batch; ++j) {
+    const int label = labels[samples[first + j]];
+    Eigen::Index best = 0;
+    const float top = logits.col(j).maxCoeff(&best);
+    double sum = 0;
+    for (Eigen::Index k = 0; k < classes; ++k)
+      sum += std::exp(double(logits(k, j)) - top);
+    const double log_sum = std::log(sum) + top;
+    r.loss += log_sum - logits(label, j);
+    r.correct += best == label;
+    for (Eigen::Index k = 0; k < classes; ++k) {
+      const double p = std::exp(double(logits(k, j)) - log_sum);
+      grad(k, j) = float(weight * (p - (k == label ? 1.0 : 0.0)) / double(batch));
+    }
+  }
+  return r;
+}
+
+/// Gradients and Adam moments of one junction.
+struct ParamState {
+  SparseLinear* layer = nullptr;
+  std::vector<float> dw, db, mw, vw, mb, vb;
+  explicit ParamState(SparseLinear& l)
+      : layer(&l), dw(l.nnz()), db(l.out()), mw(l.nnz()), vw(l.nnz()), mb(l.out()), vb(l.out())
+  {
+  }
+  void zero()
+  {
+    std::fill(dw.begin(), dw.end(), 0.0f);
+    std::fill(db.begin(), db.end(), 0.0f);
+  }
+};
+
+void adam_step(std::vector<float>& param_grad, std::vector<float>& m, std::vector<float>& v, float* param,
+               double lr_t, const TrainConfig& c)
+{
+  const float b1 = float(c.beta1), b2 = float(c.beta2), eps = float(c.epsilon), lr = float(lr_t);
+  for (std::size_t k = 0; k < param_grad.size(); ++k) {
+    const float g = param_grad[k];
+    m[k] = b1 * m[k] + (1 - b1) * g;
+    v[k] = b2 * v[k] + (1 - b2) * g * g;
+    param[k] -= lr * m[k] / (std::sqrt(v[k]) + eps);
+  }
+}
+
+} // namespace
+
+Accuracy evaluate(const Network& net, const Dataset& data)
+{
+  Accuracy acc;
+  acc.exit_accuracy.assign(net.exit_count(), 0.0);
+  std::vector<int> order(data.count());
+  std::iota(order.begin(), order.end(), 0);
+  const std::size_t chunk = 1000;
+  long correct = 0;
+  std::vector<long> exit_correct(net.exit_count(), 0);
+  for (std::size_t first = 0; first < order.size(); first += chunk) {
+    const std::size_t n = std::min(chunk, order.size() - first);
+    Activations a = gather(data, order, first, n);
+    for (int layer = 0; layer < net.depth(); ++layer) {
+      a = net.forward_range(layer, layer + 1, a);
+      const int e = net.exit_after(layer + 1);
+      if (e >= 0) {
+        const Activations z = net.exit_logits(std::size_t(e), a);
+        for (Eigen::Index j = 0; j < z.cols(); ++j) {
+          Eigen::Index best = 0;
+          z.col(j).maxCoeff(&best);
+          exit_correct[e] += best == data.labels[order[first + j]];
+        }
+      }
+    }
+    for (Eigen::Index j = 0; j < a.cols(); ++j) {
+      Eigen::Index best = 0;
+      a.col(j).maxCoeff(&best);
+      correct += best == data.labels[order[first + j]];
+    }
+  }
+  acc.final_accuracy = double(correct) / double(data.count());
+  for (std::size_t e = 0; e < net.exit_count(); ++e)
+    acc.exit_accuracy[e] = double(exit_correct[e]) / double(data.count());
+  return acc;
+}
+
+std::vector<EpochRecord> train(Network& net, const TrainConfig& cfg, const Dataset& train_set, const Dataset* test_set,
+                               const TrainCallbacks& callbacks)
+{
+  const int L = net.depth();
+  if (train_set.input_width != net.spec().widths.front())
+    throw InputError(fmt::format("training: dataset width {} differs from the network's input width {}",
+                                 train_set.input_width, net.spec().widths.front()));
+  std::vector<double> exit_weights = cfg.exit_loss_weights;
+  if (exit_weights.empty())
+    exit_weights.assign(net.exit_count(), 1.0);
+  if (exit_weights.size() != net.exit_count())
+    throw InputError(fmt::format("training: {} exit loss weights for {} exits", exit_weights.size(), net.exit_count()));
+  if (cfg.freeze_backbone && net.exit_count() == 0)
+    throw InputError("training: freeze_backbone needs at least one exit head to train");
+  if (!cfg.freeze_backbone)
+    net.initialise(cfg.seed, cfg.bias_init, cfg.he_fan_in_dense);
+  else // the backbone stays as given; only the heads start afresh
+    for (std::size_t e = 0; e < net.exit_count(); ++e) {
+      Network fresh(net.spec());
+      fresh.initialise(cfg.seed, cfg.bias_init, cfg.he_fan_in_dense);
+      std::copy_n(fresh.exit_head(e).values(), fresh.exit_head(e).nnz(), net.exit_head(e).values());
+      net.exit_head(e).bias() = fresh.exit_head(e).bias();
+    }
+
+  std::vector<ParamState> backbone, heads;
+  if (!cfg.freeze_backbone)
+    for (int j = 1; j <= L; ++j)
+      backbone.emplace_back(net.junction(j));
+  for (std::size_t e = 0; e < net.exit_count(); ++e)
+    heads.emplace_back(net.exit_head(e));
+
+  const int n = train_set.count();
+  std::vector<int> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  Rng rng(derive_seed(cfg.seed, 99));
+  const int batches = (n + cfg.batch_size - 1) / cfg.batch_size;
+  const auto start = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  long step = 0;
+  std::vector<EpochRecord> records;
+
+  std::vector<Activations> a(L + 1); // a[k]: activation of layer k (post-ReLU for hidden, logits for L)
+  std::vector<Activations> exit_z(net.exit_count()), exit_grad(net.exit_count());
+  Activations grad, grad_prev, final_grad;
+  for (int epoch = 1; epoch <= cfg.epochs; ++epoch) {
+    const double epoch_start = elapsed();
+    rng.shuffle(order.begin(), order.end());
+    double loss_sum = 0;
+    long correct = 0, seen = 0;
+    for (int b = 0; b < batches; ++b) {
+      const std::size_t first = std::size_t(b) * cfg.batch_size;
+      const std::size_t count = std::min<std::size_t>(cfg.batch_size, n - first);
+      a[0] = gather(train_set, order, first, count);
+      for (int j = 1; j <= L; ++j) {
+        net.junction(j).forward(a[j - 1], a[j]);
+        if (j < L)
+          a[j] = a[j].cwiseMax(0.0f);
+      }
+      double batch_loss = 0;
+      const auto final_loss =
+          softmax_cross_entropy(a[L], train_set.labels, order, first, cfg.final_loss_weight, final_grad);
+      batch_loss += cfg.final_loss_weight * final_loss.loss;
+      correct += final_loss.correct;
+      for (std::size_t e = 0; e < net.exit_count(); ++e) {
+        net.exit_head(e).forward(a[net.spec().exits[e].after_layer], exit_z[e]);
+        batch_loss += exit_weights[e] *
+                      softmax_cross_entropy(exit_z[e], train_set.labels, order, first, exit_weights[e], exit_grad[e])
+                          .loss;
+      }
+      loss_sum += batch_loss;
+      seen += long(count);
+
+      for (auto& p : heads)
+        p.zero();
+      for (auto& p : backbone)
+        p.zero();
+      if (cfg.freeze_backbone) {
+        for (std::size_t e = 0; e < net.exit_count(); ++e)
+          net.exit_head(e).backward(a[net.spec().exits[e].after_layer], exit_grad[e], nullptr, heads[e].dw.data(),
+                                    heads[e].db.data());
+      } else {
+        grad = final_grad; // dL/d(pre-activation) of layer L
+        for (int j = L; j >= 1; --j) {
+          net.junction(j).backward(a[j - 1], grad, j > 1 ? &grad_prev : nullptr, backbone[j - 1].dw.data(),
+                                   backbone[j - 1].db.data());
+          if (j == 1)
+            break;
+          const int e = net.exit_after(j - 1);
+          if (e >= 0) {
+            Activations head_dx;
+            net.exit_head(e).backward(a[j - 1], exit_grad[e], &head_dx, heads[e].dw.data(), heads[e].db.data());
+            grad_prev += head_dx;
+          }
+          // ReLU: gradient flows where the activation was positive.
+          grad = (a[j - 1].array() > 0.0f).select(grad_prev, 0.0f);
+        }
+      }
+      ++step;
+      const double lr_t = cfg.learning_rate / (1.0 + cfg.decay * double(step - 1)) *
+                          std::sqrt(1.0 - std::pow(cfg.beta2, double(step))) / (1.0 - std::pow(cfg.beta1, double(step)));
+      for (auto* group : {&backbone, &heads})
+        for (auto& p : *group) {
+          adam_step(p.dw, p.mw, p.vw, p.layer->values(), lr_t, cfg);
+          adam_step(p.db, p.mb, p.vb, p.layer->bias().data(), lr_t, cfg);
+        }
+      if (callbacks.on_batch)
+        callbacks.on_batch({epoch, cfg.epochs, b + 1, batches, loss_sum / double(b + 1), double(correct) / double(seen),
+                            elapsed()});
+    }
+    EpochRecord rec;
+    rec.epoch = epoch;
+    rec.loss = loss_sum / batches;
+    rec.train_accuracy = double(correct) / double(n);
+    rec.test_accuracy = std::numeric_limits<double>::quiet_NaN();
+    if (test_set) {
+      const Accuracy acc = evaluate(net, *test_set);
+      rec.test_accuracy = acc.final_accuracy;
+      rec.test_exit_accuracy = acc.exit_accuracy;
+    }
+    rec.seconds = elapsed() - epoch_start;
+    records.push_back(rec);
+    if (callbacks.on_epoch)
+      callbacks.on_epoch(rec);
+  }
+  return records;
+}
+
+} // namespace scee

@@ -1,0 +1,75 @@
+// Training of a predefined-sparse network with early exits: joint (BranchyNet-style) weighted cross-entropy over the
+// final output and the exit heads, Adam, mini-batches. Gradients exist only for existing edges, so the sparsity
+// pattern cannot be violated. Single-threaded and deterministic for a seed.
+#pragma once
+
+#include "dataset.hpp"
+#include "network.hpp"
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace scee {
+
+/// Training settings; defaults are the paper's recipe (Keras legacy Adam with decay 1e-5, batch 256, 50 epochs).
+struct TrainConfig {
+  std::string dataset = "mnist";
+  int epochs = 50;
+  int batch_size = 256;
+  double learning_rate = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double epsilon = 1e-7;
+  double decay = 1e-5;            ///< lr_t = lr / (1 + decay * step), as Keras' legacy Adam
+  double bias_init = 0.1;
+  bool he_fan_in_dense = true;    ///< He-normal std from the dense fan-in (the paper masks a dense kernel)
+  double final_loss_weight = 1.0;
+  std::vector<double> exit_loss_weights; ///< one per exit; empty means 1.0 each
+  bool freeze_backbone = false;   ///< update only the exit heads
+  int train_samples = 0;          ///< 0 = all 60,000
+  int test_samples = 0;           ///< 0 = all 10,000
+  std::uint64_t seed = 1;         ///< weight initialisation and shuffling
+  bool operator==(const TrainConfig&) const = default;
+};
+nlohmann::json to_json(const TrainConfig& c);
+
+/// What one epoch achieved.
+struct EpochRecord {
+  int epoch = 0;
+  double loss = 0;            ///< mean joint loss over the epoch's batches
+  double train_accuracy = 0;  ///< final output, on the batches as trained
+  double test_accuracy = 0;   ///< final output on the test split (NaN without one)
+  std::vector<double> test_exit_accuracy;
+  double seconds = 0;
+};
+
+/// Progress inside an epoch, for a progress bar.
+struct TrainProgress {
+  int epoch = 0, epochs = 0;
+  int batch = 0, batches = 0;
+  double loss = 0, accuracy = 0; ///< running means over this epoch
+  double elapsed_s = 0;          ///< since training started
+};
+
+struct TrainCallbacks {
+  std::function<void(const TrainProgress&)> on_batch;
+  std::function<void(const EpochRecord&)> on_epoch;
+};
+
+/// Initialises (unless cfg.freeze_backbone, which keeps the backbone as given) and trains `net`.
+std::vector<EpochRecord> train(Network& net, const TrainConfig& cfg, const Dataset& train_set, const Dataset* test_set,
+                               const TrainCallbacks& callbacks = {});
+
+/// Accuracy of the final output and of every exit head on a dataset (all samples scored by every head).
+struct Accuracy {
+  double final_accuracy = 0;
+  std::vector<double> exit_accuracy;
+};
+Accuracy evaluate(const Network& net, const Dataset& data);
+
+/// A batch of dataset columns as row-major activations (input_width x count).
+Activations gather(const Dataset& data, const std::vector<int>& samples, std::size_t first, std::size_t count);
+
+} // namespace scee

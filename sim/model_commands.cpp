@@ -1,0 +1,341 @@
+#include "model_commands.hpp"
+
+#include "connectivity.hpp"
+#include "dataset.hpp"
+#include "error.hpp"
+#include "model_file.hpp"
+#include "model_spec.hpp"
+#include "output.hpp"
+#include "progress.hpp"
+#include "strict_json.hpp"
+
+#include <cmath>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <memory>
+
+namespace scee {
+
+namespace {
+
+struct TrainOptions {
+  std::string spec_file, out = "results/model.scee", log;
+  std::vector<int> widths, fan_outs, exits;
+  std::vector<double> densities;
+  std::string dataset, init_from;
+  int epochs = -1, batch_size = -1, train_samples = -1, test_samples = -1;
+  double learning_rate = -1;
+  std::int64_t seed = -1;
+  bool freeze_backbone = false, quiet = false;
+};
+
+ModelSpec resolve_spec(const TrainOptions& o)
+{
+  ModelSpec m = o.spec_file.empty() ? default_model_spec() : load_model_spec(o.spec_file);
+  auto& net = m.network;
+  if (!o.widths.empty()) {
+    net.widths = o.widths;
+    net.fan_outs.clear();
+    for (std::size_t j = 0; j + 1 < net.widths.size(); ++j)
+      net.fan_outs.push_back(net.widths[j + 1]); // dense unless told otherwise
+    net.exits.clear();
+  }
+  if (!o.fan_outs.empty())
+    net.fan_outs = o.fan_outs;
+  if (!o.densities.empty()) {
+    if (o.densities.size() + 1 != net.widths.size())
+      throw InputError(fmt::format("--densities: needs {} values (one per junction), got {}", net.widths.size() - 1,
+                                   o.densities.size()));
+    net.fan_outs.clear();
+    for (std::size_t j = 0; j < o.densities.size(); ++j)
+      net.fan_outs.push_back(fan_out_for_density(net.widths[j], net.widths[j + 1], o.densities[j]));
+  }
+  if (!o.exits.empty()) {
+    net.exits.clear();
+    for (int layer : o.exits)
+      net.exits.push_back({layer, net.classes()});
+  }
+  auto& t = m.training;
+  if (!o.dataset.empty())
+    t.dataset = o.dataset;
+  if (o.epochs > 0)
+    t.epochs = o.epochs;
+  if (o.batch_size > 0)
+    t.batch_size = o.batch_size;
+  if (o.learning_rate > 0)
+    t.learning_rate = o.learning_rate;
+  if (o.train_samples >= 0)
+    t.train_samples = o.train_samples;
+  if (o.test_samples >= 0)
+    t.test_samples = o.test_samples;
+  if (o.seed >= 0)
+    t.seed = std::uint64_t(o.seed);
+  if (o.freeze_backbone)
+    t.freeze_backbone = true;
+  net.validate("model");
+  if (!t.exit_loss_weights.empty() && t.exit_loss_weights.size() != net.exits.size())
+    t.exit_loss_weights.clear();
+  return m;
+}
+
+std::string csv_number(double v) { return std::isfinite(v) ? fmt::format("{}", v) : ""; }
+
+void print_cost_table(const Network& net)
+{
+  const NetworkSpec& s = net.spec();
+  Network dense_spec_net = [&] {
+    NetworkSpec d = s;
+    d.fan_outs.assign(s.widths.begin() + 1, s.widths.end());
+    for (auto& e : d.exits)
+      e.fan_out = s.classes();
+    return Network(d);
+  }();
+  fmt::print("{:<22} {:>10} {:>10} {:>12} {:>12} {:>8}\n", "layer", "weights", "macs", "storage_B", "dense_B",
+             "density");
+  NetworkCost total, dense_total;
+  auto row = [&](const std::string& name, const SparseLinear& l, const SparseLinear& d) {
+    const auto c = l.cost(), dc = d.cost();
+    fmt::print("{:<22} {:>10} {:>10} {:>12} {:>12} {:>7.2f}%\n", name, c.weights, c.macs, c.storage_bytes,
+               dc.storage_bytes, 100.0 * double(c.weights) / double(dc.weights));
+    total += c;
+    dense_total += dc;
+  };
+  for (int j = 1; j <= net.depth(); ++j)
+    row(fmt::format("junction {} ({}->{})", j, s.widths[j - 1], s.widths[j]), net.junction(j), dense_spec_net.junction(j));
+  for (std::size_t e = 0; e < net.exit_count(); ++e)
+    row(fmt::format("exit {} (after {})", e, s.exits[e].after_layer), net.exit_head(e), dense_spec_net.exit_head(e));
+  fmt::print("{:<22} {:>10} {:>10} {:>12} {:>12} {:>7.2f}%  ({:.1f}x fewer weights, {:.1f}x less storage)\n", "total",
+             total.weights, total.macs, total.storage_bytes, dense_total.storage_bytes,
+             100.0 * double(total.weights) / double(dense_total.weights),
+             double(dense_total.weights) / double(total.weights),
+             double(dense_total.storage_bytes) / double(total.storage_bytes));
+}
+
+int run_train(const TrainOptions& o, const std::string& /*command_line*/)
+{
+  ModelSpec m = resolve_spec(o);
+  const auto& t = m.training;
+  const int width = m.network.widths.front();
+  const Dataset train_set = load_dataset(t.dataset, Split::train, width, t.train_samples);
+  const Dataset test_set = load_dataset(t.dataset, Split::test, width, t.test_samples);
+  Network net(m.network);
+  if (t.freeze_backbone) {
+    if (o.init_from.empty())
+      throw InputError("--freeze-backbone: needs --init-from MODEL, the trained backbone to keep");
+    ModelFile base = load_model(o.init_from);
+    NetworkSpec want = m.network, have = base.network.spec();
+    want.exits.clear();
+    have.exits.clear();
+    if (!(want == have))
+      throw InputError(fmt::format("{}: its backbone (widths, fan-outs, seed) differs from the requested model",
+                                   o.init_from));
+    std::vector<SparseLinear> layers;
+    for (int j = 1; j <= net.depth(); ++j)
+      layers.push_back(base.network.junction(j));
+    std::vector<SparseLinear> heads;
+    for (std::size_t e = 0; e < net.exit_count(); ++e)
+      heads.push_back(net.exit_head(e));
+    net = Network(m.network, std::move(layers), std::move(heads));
+  }
+  const std::string log_path = o.log.empty() ? o.out + ".epochs.csv" : o.log;
+  fmt::print("training {} on {} ({} train / {} test samples), {} epochs, batch {}, seed {}\n",
+             fmt::join(m.network.widths, "-"), t.dataset, train_set.count(), test_set.count(), t.epochs, t.batch_size,
+             t.seed);
+  std::string log = "epoch,loss,train_accuracy,test_accuracy";
+  for (const auto& e : m.network.exits)
+    log += fmt::format(",test_accuracy_exit_after_{}", e.after_layer);
+  log += ",epoch_s\n";
+  std::unique_ptr<Progress> bar;
+  if (!o.quiet)
+    bar = std::make_unique<Progress>("train");
+  TrainCallbacks cb;
+  cb.on_batch = [&](const TrainProgress& p) {
+    if (bar)
+      bar->update((double(p.epoch - 1) + double(p.batch) / p.batches) / p.epochs,
+                  fmt::format("epoch {}/{} batch {}/{} loss {:.4f} acc {:.2f}%", p.epoch, p.epochs, p.batch,
+                              p.batches, p.loss, 100 * p.accuracy));
+  };
+  cb.on_epoch = [&](const EpochRecord& r) {
+    log += fmt::format("{},{},{},{}", r.epoch, csv_number(r.loss), csv_number(r.train_accuracy),
+                       csv_number(r.test_accuracy));
+    for (double a : r.test_exit_accuracy)
+      log += "," + csv_number(a);
+    log += fmt::format(",{:.3f}\n", r.seconds);
+  };
+  const auto records = train(net, t, train_set, &test_set, cb);
+  const auto& last = records.back();
+  double total_s = 0;
+  for (const auto& r : records)
+    total_s += r.seconds;
+  if (bar)
+    bar->finish(fmt::format("test accuracy {:.2f}%", 100 * last.test_accuracy));
+  ModelFile file{net, t, {{"test_accuracy", last.test_accuracy}, {"test_exit_accuracy", last.test_exit_accuracy},
+                          {"train_accuracy", last.train_accuracy}, {"epochs_trained", records.size()},
+                          {"seconds_per_epoch", total_s / double(records.size())}}};
+  std::filesystem::path out(o.out);
+  if (out.has_parent_path())
+    std::filesystem::create_directories(out.parent_path());
+  save_model(o.out, file);
+  write_file_atomic(log_path, log);
+  fmt::print("final test accuracy {:.2f}%", 100 * last.test_accuracy);
+  for (std::size_t e = 0; e < last.test_exit_accuracy.size(); ++e)
+    fmt::print(", exit after layer {}: {:.2f}%", m.network.exits[e].after_layer, 100 * last.test_exit_accuracy[e]);
+  fmt::print(" ({:.2f} s per epoch)\n", total_s / double(records.size()));
+  print_cost_table(net);
+  fmt::print("wrote {} and {}\n", o.out, log_path);
+  return 0;
+}
+
+struct EvalOptions {
+  std::string model, dataset, split = "test", out = "results/eval";
+  int limit = 0;
+};
+
+int run_eval(const EvalOptions& o, const std::string& command_line)
+{
+  const ModelFile m = load_model(o.model);
+  const Network& net = m.network;
+  const std::string dataset = o.dataset.empty() ? m.training.dataset : o.dataset;
+  const Dataset data = load_dataset(dataset, o.split == "train" ? Split::train : Split::test,
+                                    net.spec().widths.front(), o.limit);
+  const auto& spec = net.spec();
+  std::string csv = "sample,label";
+  for (const auto& e : spec.exits)
+    csv += fmt::format(",exit{}_prediction,exit{}_max_softmax,exit{}_entropy", e.after_layer, e.after_layer,
+                       e.after_layer);
+  csv += ",final_prediction,final_max_softmax,final_entropy\n";
+  std::vector<long> exit_correct(net.exit_count(), 0);
+  long correct = 0;
+  for (int i = 0; i < data.count(); ++i) {
+    Activations a = data.x.col(i);
+    csv += fmt::format("{},{}", i, int(data.labels[i]));
+    for (int layer = 0; layer < net.depth(); ++layer) {
+      a = net.forward_range(layer, layer + 1, a);
+      if (const int e = net.exit_after(layer + 1); e >= 0) {
+        const Activations z = net.exit_logits(std::size_t(e), a);
+        const Confidence c = confidence(z.data(), net.classes());
+        exit_correct[e] += c.prediction == data.labels[i];
+        csv += fmt::format(",{},{},{}", c.prediction, c.max_prob, c.entropy);
+      }
+    }
+    const Confidence c = confidence(a.data(), net.classes());
+    correct += c.prediction == data.labels[i];
+    csv += fmt::format(",{},{},{}\n", c.prediction, c.max_prob, c.entropy);
+  }
+  // Costs, per layer and per exit, next to the fully connected network of the same widths.
+  NetworkSpec dense = spec;
+  dense.fan_outs.assign(spec.widths.begin() + 1, spec.widths.end());
+  for (auto& e : dense.exits)
+    e.fan_out = spec.classes();
+  const Network dense_net(dense);
+  auto cost_json = [](const LayerCost& c) {
+    return nlohmann::json{{"weights", c.weights}, {"biases", c.biases}, {"macs", c.macs},
+                          {"storage_bytes", c.storage_bytes}};
+  };
+  nlohmann::json layers = nlohmann::json::array(), exits = nlohmann::json::array();
+  NetworkCost total, dense_total;
+  for (int j = 1; j <= net.depth(); ++j) {
+    layers.push_back({{"junction", j}, {"in", spec.widths[j - 1]}, {"out", spec.widths[j]},
+                      {"fan_out", spec.fan_outs[j - 1]}, {"fan_in", net.junction(j).fan_in()},
+                      {"sparse", cost_json(net.junction(j).cost())},
+                      {"fully_connected", cost_json(dense_net.junction(j).cost())}});
+    total += net.junction(j).cost();
+    dense_total += dense_net.junction(j).cost();
+  }
+  for (std::size_t e = 0; e < net.exit_count(); ++e) {
+    exits.push_back({{"after_layer", spec.exits[e].after_layer}, {"fan_out", spec.exits[e].fan_out},
+                     {"accuracy", double(exit_correct[e]) / data.count()},
+                     {"sparse", cost_json(net.exit_head(e).cost())},
+                     {"fully_connected", cost_json(dense_net.exit_head(e).cost())}});
+    total += net.exit_head(e).cost();
+    dense_total += dense_net.exit_head(e).cost();
+  }
+  auto total_json = [](const NetworkCost& c) {
+    return nlohmann::json{{"weights", c.weights}, {"biases", c.biases}, {"macs", c.macs},
+                          {"storage_bytes", c.storage_bytes}};
+  };
+  nlohmann::json summary = {{"model", o.model},
+                            {"dataset", dataset},
+                            {"split", o.split},
+                            {"samples", data.count()},
+                            {"final_accuracy", double(correct) / data.count()},
+                            {"layers", layers},
+                            {"exits", exits},
+                            {"total", total_json(total)},
+                            {"total_fully_connected", total_json(dense_total)},
+                            {"weight_reduction", double(dense_total.weights) / double(total.weights)},
+                            {"storage_reduction", double(dense_total.storage_bytes) / double(total.storage_bytes)}};
+  std::string summary_csv = "model,dataset,split,samples,final_accuracy";
+  for (const auto& e : spec.exits)
+    summary_csv += fmt::format(",exit{}_accuracy", e.after_layer);
+  summary_csv += ",weights,macs,storage_bytes,fc_weights,fc_macs,fc_storage_bytes\n";
+  summary_csv += fmt::format("{},{},{},{},{}", o.model, dataset, o.split, data.count(), double(correct) / data.count());
+  for (std::size_t e = 0; e < net.exit_count(); ++e)
+    summary_csv += fmt::format(",{}", double(exit_correct[e]) / data.count());
+  summary_csv += fmt::format(",{},{},{},{},{},{}\n", total.weights, total.macs, total.storage_bytes,
+                             dense_total.weights, dense_total.macs, dense_total.storage_bytes);
+  nlohmann::json manifest = manifest_base(command_line);
+  manifest["model_header"] = read_model_header(o.model);
+  manifest["model_header"].erase("tensors");
+  write_file_atomic(o.out + "/samples.csv", csv);
+  write_file_atomic(o.out + "/summary.json", summary.dump(2) + "\n");
+  write_file_atomic(o.out + "/summary.csv", summary_csv);
+  write_file_atomic(o.out + "/manifest.json", manifest.dump(2) + "\n");
+
+  fmt::print("{} on {} {} ({} samples): final accuracy {:.2f}%\n", o.model, dataset, o.split, data.count(),
+             100.0 * correct / data.count());
+  for (std::size_t e = 0; e < net.exit_count(); ++e)
+    fmt::print("  exit after layer {}: accuracy {:.2f}%\n", spec.exits[e].after_layer,
+               100.0 * exit_correct[e] / data.count());
+  print_cost_table(net);
+  fmt::print("wrote {}/samples.csv, summary.json, summary.csv, manifest.json\n", o.out);
+  return 0;
+}
+
+} // namespace
+
+void add_train_command(CLI::App& app, Action& action, const std::string& command_line)
+{
+  auto o = std::make_shared<TrainOptions>();
+  auto* c = app.add_subcommand("train", "Train a predefined-sparse network with early exits; write a model file "
+                                        "and a per-epoch CSV log. Defaults: the paper's [800,40,40,10] with fan-outs "
+                                        "[2,9,10], a dense exit after hidden layer 1, the paper's recipe.");
+  c->add_option("--spec", o->spec_file, "JSON model spec (widths, fan_outs|densities, exits, seed, training); "
+                                        "flags below override it")->check(CLI::ExistingFile);
+  c->add_option("--widths", o->widths, "layer widths, input first, e.g. 800,40,40,10 (all junctions dense unless "
+                                       "--fan-outs or --densities)")->delimiter(',');
+  c->add_option("--fan-outs", o->fan_outs, "fan-out per junction, e.g. 2,9,10")->delimiter(',');
+  c->add_option("--densities", o->densities, "density per junction in (0,1]; the nearest valid fan-out is used")
+      ->delimiter(',');
+  c->add_option("--exits", o->exits, "hidden layers with a dense exit head, e.g. 1 or 1,2")->delimiter(',');
+  c->add_option("--dataset", o->dataset, "mnist or fashion-mnist");
+  c->add_option("--epochs", o->epochs, "epochs (default 50)");
+  c->add_option("--batch-size", o->batch_size, "mini-batch size (default 256)");
+  c->add_option("--learning-rate", o->learning_rate, "Adam learning rate (default 1e-3)");
+  c->add_option("--train-samples", o->train_samples, "use the first N training samples (0 = all 60,000)");
+  c->add_option("--test-samples", o->test_samples, "use the first N test samples (0 = all 10,000)");
+  c->add_option("--seed", o->seed, "seed of initialisation and shuffling (default 1)");
+  c->add_flag("--freeze-backbone", o->freeze_backbone, "train only the exit heads on the backbone of --init-from");
+  c->add_option("--init-from", o->init_from, "trained model whose backbone --freeze-backbone keeps");
+  c->add_option("--out", o->out, "model file to write")->capture_default_str();
+  c->add_option("--log", o->log, "per-epoch CSV log (default: <out>.epochs.csv)");
+  c->add_flag("--quiet", o->quiet, "no progress bar");
+  c->callback([o, &action, command_line] { action = [o, command_line] { return run_train(*o, command_line); }; });
+}
+
+void add_eval_command(CLI::App& app, Action& action, const std::string& command_line)
+{
+  auto o = std::make_shared<EvalOptions>();
+  auto* c = app.add_subcommand("eval", "Evaluate a model file: per-sample CSV (label, and for every exit and the "
+                                       "final output the prediction, max-softmax and entropy), accuracy per exit, "
+                                       "weights, storage and MACs against the fully connected network");
+  c->add_option("model", o->model, "model file written by `scee train`")->required();
+  c->add_option("--dataset", o->dataset, "mnist or fashion-mnist (default: the model's)");
+  c->add_option("--split", o->split, "test or train")->check(CLI::IsMember({"test", "train"}))->capture_default_str();
+  c->add_option("--limit", o->limit, "first N samples only (0 = all)")->check(CLI::NonNegativeNumber);
+  c->add_option("--out", o->out, "output directory")->capture_default_str();
+  c->callback([o, &action, command_line] { action = [o, command_line] { return run_eval(*o, command_line); }; });
+}
+
+} // namespace scee

@@ -1,0 +1,73 @@
+#include "output.hpp"
+
+#include "error.hpp"
+
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <simgrid/config.h>
+#include <simgrid/version.h>
+
+namespace scee {
+
+void write_file_atomic(const std::string& path, const std::string& content)
+{
+  const std::filesystem::path p(path);
+  if (p.has_parent_path())
+    std::filesystem::create_directories(p.parent_path());
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f)
+      throw InputError(fmt::format("{}: cannot write ({})", path, std::strerror(errno)));
+    f << content;
+    f.flush();
+    if (!f)
+      throw InputError(fmt::format("{}: write failed", path));
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+static std::string run_command(const std::string& cmd)
+{
+  std::string out;
+  if (std::FILE* p = popen(cmd.c_str(), "r")) {
+    std::array<char, 256> buf{};
+    while (std::fgets(buf.data(), int(buf.size()), p))
+      out += buf.data();
+    if (pclose(p) != 0)
+      return "";
+  }
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' '))
+    out.pop_back();
+  return out;
+}
+
+std::string git_revision()
+{
+  static const std::string rev = [] {
+    const std::string dir = SCEE_SOURCE_DIR;
+    std::string r = run_command(fmt::format("git -C '{}' rev-parse HEAD 2>/dev/null", dir));
+    if (r.empty())
+      return std::string("unknown");
+    if (!run_command(fmt::format("git -C '{}' status --porcelain --untracked-files=no 2>/dev/null", dir)).empty())
+      r += "-dirty";
+    return r;
+  }();
+  return rev;
+}
+
+nlohmann::json manifest_base(const std::string& command_line)
+{
+  return {{"scee_version", SCEE_VERSION},
+          {"git_revision", git_revision()},
+          {"simgrid_version", fmt::format("{}.{}.{}", SIMGRID_VERSION_MAJOR, SIMGRID_VERSION_MINOR,
+                                          SIMGRID_VERSION_PATCH)},
+          {"command", command_line}};
+}
+
+} // namespace scee

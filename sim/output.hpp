@@ -1,0 +1,20 @@
+// Writing results: files appear whole or not at all (temporary file, then rename), and every output carries a
+// manifest of what produced it.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace scee {
+
+/// Writes `content` to `path` atomically (write `path.tmp`, then rename); creates parent directories.
+void write_file_atomic(const std::string& path, const std::string& content);
+
+/// scee version, git revision of the source tree (with "-dirty" when it has uncommitted changes, "unknown" without
+/// git), SimGrid version, command line.
+nlohmann::json manifest_base(const std::string& command_line);
+
+/// The git revision of the source tree scee was built from.
+std::string git_revision();
+
+} // namespace scee

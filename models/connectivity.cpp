@@ -45,10 +45,61 @@ void check_fan_out(int p, int n, int fo, const std::string& what)
                                what, fo, p, n, n, p, n, fmt::join(valid_fan_outs(p, n), ", ")));
 }
 
+namespace {
+
+/// Configuration model: every input contributes fo stubs; a random permutation deals fi stubs to each output. A stub
+/// that repeats an input already in its output is then swapped with a random stub of another output such that
+/// neither output ends up with a repeat. A swap keeps every fan-out and fan-in exact, creates no repeat and removes
+/// at least one, so one pass over the stubs leaves none. A swap partner always exists when 2 * fo <= n + 2: if every
+/// output lacking the repeated input v drew all its stubs from the at most fi - 1 inputs of v's output, those inputs
+/// would hold at least (n - fo + 2) * fi > (fi - 1) * fo stubs. Denser junctions can deadlock, so
+/// make_connectivity draws their complement instead.
+std::vector<std::vector<int>> random_pattern(int p, int n, int fo, std::uint64_t seed)
+{
+  const int fi = static_cast<int>(static_cast<long long>(p) * fo / n);
+  Rng rng(seed);
+  std::vector<int> stubs(static_cast<std::size_t>(p) * fo);
+  for (std::size_t s = 0; s < stubs.size(); ++s)
+    stubs[s] = static_cast<int>(s % p);
+  rng.shuffle(stubs.begin(), stubs.end());
+
+  std::vector<int> copies(static_cast<std::size_t>(n) * p, 0); // copies of input i among output o's stubs
+  auto count = [&](std::size_t o, int i) -> int& { return copies[o * p + i]; };
+  for (std::size_t pos = 0; pos < stubs.size(); ++pos)
+    ++count(pos / fi, stubs[pos]);
+  const std::size_t max_tries = 1000 * stubs.size() + 1000;
+  std::size_t tries = 0;
+  for (std::size_t pos = 0; pos < stubs.size(); ++pos) {
+    const std::size_t o = pos / fi;
+    while (count(o, stubs[pos]) > 1) {
+      if (++tries > max_tries)
+        throw InputError(fmt::format("connectivity: could not build a {}->{} junction with fan-out {}", p, n, fo));
+      const std::size_t other = rng.below(stubs.size());
+      const std::size_t o2 = other / fi;
+      const int v = stubs[pos], w = stubs[other];
+      if (o2 == o || count(o, w) > 0 || count(o2, v) > 0)
+        continue;
+      --count(o, v);
+      ++count(o, w);
+      --count(o2, w);
+      ++count(o2, v);
+      std::swap(stubs[pos], stubs[other]);
+    }
+  }
+  std::vector<std::vector<int>> inputs(n);
+  for (int o = 0; o < n; ++o) {
+    auto first = stubs.begin() + static_cast<std::ptrdiff_t>(o) * fi;
+    inputs[o].assign(first, first + fi);
+    std::sort(inputs[o].begin(), inputs[o].end());
+  }
+  return inputs;
+}
+
+} // namespace
+
 std::vector<std::vector<int>> make_connectivity(int p, int n, int fo, std::uint64_t seed)
 {
   check_fan_out(p, n, fo, "connectivity");
-  const int fi = static_cast<int>(static_cast<long long>(p) * fo / n);
   std::vector<std::vector<int>> inputs(n);
   if (fo == n) { // fully connected: the only pattern
     for (auto& row : inputs) {
@@ -57,53 +108,18 @@ std::vector<std::vector<int>> make_connectivity(int p, int n, int fo, std::uint6
     }
     return inputs;
   }
-  // Configuration model: every input contributes fo stubs; a random permutation deals fi stubs to each output.
-  // A duplicate edge inside one output is then repaired by swapping it with a stub of another output, which keeps
-  // every input's fan-out and every output's fan-in exact.
-  Rng rng(seed);
-  std::vector<int> stubs(static_cast<std::size_t>(p) * fo);
-  for (std::size_t s = 0; s < stubs.size(); ++s)
-    stubs[s] = static_cast<int>(s % p);
-  rng.shuffle(stubs.begin(), stubs.end());
-
-  std::vector<std::vector<char>> has(n, std::vector<char>(p, 0));
-  std::vector<std::size_t> dup; // stub positions whose input already appears earlier in the same output
-  for (int o = 0; o < n; ++o)
-    for (int k = 0; k < fi; ++k) {
-      const std::size_t pos = static_cast<std::size_t>(o) * fi + k;
-      if (has[o][stubs[pos]])
-        dup.push_back(pos);
-      else
-        has[o][stubs[pos]] = 1;
-    }
-  const std::size_t max_tries = 1000 * stubs.size() + 1000;
-  std::size_t tries = 0;
-  for (std::size_t pos : dup) {
-    const int o = static_cast<int>(pos / fi);
-    const int v = stubs[pos];
-    for (;;) {
-      if (++tries > max_tries)
-        throw InputError(fmt::format("connectivity: could not build a {}->{} junction with fan-out {}", p, n, fo));
-      const std::size_t other = rng.below(stubs.size());
-      const int o2 = static_cast<int>(other / fi);
-      const int w = stubs[other];
-      if (o2 == o || has[o][w] || has[o2][v])
-        continue;
-      // `other` holds a counted (non-duplicate) stub of o2 unless it is itself a pending duplicate; only swap
-      // with counted stubs so the membership table stays exact.
-      if (!has[o2][w] || std::find(dup.begin(), dup.end(), other) != dup.end())
-        continue;
-      has[o2][w] = 0;
-      has[o2][v] = 1;
-      has[o][w] = 1;
-      std::swap(stubs[pos], stubs[other]);
-      break;
-    }
-  }
+  if (2 * fo <= n)
+    return random_pattern(p, n, fo, seed);
+  // Dense: every output connects to the inputs its row of the sparser complement (fan-out n - fo) lacks.
+  const auto missing = random_pattern(p, n, n - fo, seed);
   for (int o = 0; o < n; ++o) {
-    auto first = stubs.begin() + static_cast<std::ptrdiff_t>(o) * fi;
-    inputs[o].assign(first, first + fi);
-    std::sort(inputs[o].begin(), inputs[o].end());
+    std::size_t k = 0;
+    for (int i = 0; i < p; ++i) {
+      if (k < missing[o].size() && missing[o][k] == i)
+        ++k;
+      else
+        inputs[o].push_back(i);
+    }
   }
   return inputs;
 }

@@ -81,9 +81,9 @@ Confidence confidence(const float* logits, int classes)
       second = p;
     }
   }
-  c.max_prob = float(best);
-  c.entropy = float(entropy);
-  c.margin = float(best - second);
+  c.max_prob = best;
+  c.entropy = entropy;
+  c.margin = best - second;
   return c;
 }
 

@@ -44,9 +44,9 @@ struct NetworkCost {
 /// Softmax statistics of one sample's logits, for the exit criteria.
 struct Confidence {
   int prediction = 0;    ///< argmax (lowest index on ties)
-  float max_prob = 0;    ///< max softmax probability
-  float entropy = 0;     ///< -sum p ln p (natural log, as BranchyNet)
-  float margin = 0;      ///< top-1 minus top-2 probability
+  double max_prob = 0;   ///< max softmax probability
+  double entropy = 0;    ///< -sum p ln p (natural log, as BranchyNet)
+  double margin = 0;     ///< top-1 minus top-2 probability
 };
 Confidence confidence(const float* logits, int classes);
 

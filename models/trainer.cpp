@@ -3,6 +3,7 @@
 #include "error.hpp"
 #include "rng.hpp"
 
+#include <cassert>
 #include <chrono>
 #include <cmath>
 #include <fmt/format.h>
@@ -41,21 +42,21 @@ Activations gather(const Dataset& data, const std::vector<int>& samples, std::si
 
 namespace {
 
-/// Softmax cross-entropy of logits (classes x batch): returns the summed loss and correct count, and writes
-/// grad = weight * (softmax - onehot) / batch.
-struct LossResult {
+/// Softmax cross-entropy of logits (classes x batch) against one label per column: returns the loss summed over the
+/// batch and the correct count, and writes grad = weight * (softmax - onehot) / batch, the gradient of weight times
+/// the batch-mean loss.
+struct LossSum {
   double loss = 0;
   int correct = 0;
 };
-LossResult softmax_cross_entropy(const Activations& logits, const std::vector<std::uint8_t>& labels,
-                                 const std::vector<int>& samples, std::size_t first, double weight,
-                                 Activations& grad)
+LossSum softmax_cross_entropy(const Activations& logits, const std::vector<std::uint8_t>& labels, double weight,
+                              Activations& grad)
 {
   const Eigen::Index classes = logits.rows(), batch = logits.cols();
   grad.resize(classes, batch);
-  LossResult r;
+  LossSum r;
   for (Eigen::Index j = 0; j < batch; ++j) {
-    const int label = labels[samples[first + j]];
+    const int label = labels[std::size_t(j)];
     Eigen::Index best = 0;
     const float top = logits.col(j).maxCoeff(&best);
     double sum = 0;
@@ -72,34 +73,93 @@ LossResult softmax_cross_entropy(const Activations& logits, const std::vector<st
   return r;
 }
 
-/// Gradients and Adam moments of one junction.
-struct ParamState {
-  SparseLinear* layer = nullptr;
-  std::vector<float> dw, db, mw, vw, mb, vb;
-  explicit ParamState(SparseLinear& l)
-      : layer(&l), dw(l.nnz()), db(l.out()), mw(l.nnz()), vw(l.nnz()), mb(l.out()), vb(l.out())
-  {
-  }
-  void zero()
-  {
-    std::fill(dw.begin(), dw.end(), 0.0f);
-    std::fill(db.begin(), db.end(), 0.0f);
-  }
+/// Adam's moments of one parameter tensor.
+struct Moments {
+  std::vector<float> m, v;
+  explicit Moments(std::size_t n) : m(n), v(n) {}
 };
 
-void adam_step(std::vector<float>& param_grad, std::vector<float>& m, std::vector<float>& v, float* param,
-               double lr_t, const TrainConfig& c)
+void adam_step(const std::vector<float>& grad, Moments& s, float* param, double lr_t, const TrainConfig& c)
 {
   const float b1 = float(c.beta1), b2 = float(c.beta2), eps = float(c.epsilon), lr = float(lr_t);
-  for (std::size_t k = 0; k < param_grad.size(); ++k) {
-    const float g = param_grad[k];
-    m[k] = b1 * m[k] + (1 - b1) * g;
-    v[k] = b2 * v[k] + (1 - b2) * g * g;
-    param[k] -= lr * m[k] / (std::sqrt(v[k]) + eps);
+  for (std::size_t k = 0; k < grad.size(); ++k) {
+    const float g = grad[k];
+    s.m[k] = b1 * s.m[k] + (1 - b1) * g;
+    s.v[k] = b2 * s.v[k] + (1 - b2) * g * g;
+    param[k] -= lr * s.m[k] / (std::sqrt(s.v[k]) + eps);
   }
 }
 
 } // namespace
+
+Gradients::Gradients(const Network& net)
+{
+  auto add = [this](const SparseLinear& l) {
+    dw.emplace_back(std::size_t(l.nnz()), 0.0f);
+    db.emplace_back(std::size_t(l.out()), 0.0f);
+  };
+  for (int j = 1; j <= net.depth(); ++j)
+    add(net.junction(j));
+  for (std::size_t e = 0; e < net.exit_count(); ++e)
+    add(net.exit_head(e));
+}
+
+BatchLoss joint_loss_and_gradients(const Network& net, const Activations& x, const std::vector<std::uint8_t>& labels,
+                                   double final_weight, const std::vector<double>& exit_weights, bool backbone_frozen,
+                                   Gradients& grads)
+{
+  const int L = net.depth();
+  const std::size_t exits = net.exit_count();
+  const Eigen::Index batch = x.cols();
+  assert(labels.size() == std::size_t(batch) && exit_weights.size() == exits);
+  assert(grads.dw.size() == std::size_t(L) + exits && grads.db.size() == grads.dw.size());
+  for (auto* group : {&grads.dw, &grads.db})
+    for (auto& g : *group)
+      std::fill(g.begin(), g.end(), 0.0f);
+
+  // Forward: a[k] is layer k's activation (post-ReLU for hidden layers, logits for L); a[0] is x itself.
+  std::vector<Activations> a(std::size_t(L) + 1);
+  auto act = [&](int k) -> const Activations& { return k == 0 ? x : a[std::size_t(k)]; };
+  for (int j = 1; j <= L; ++j) {
+    net.junction(j).forward(act(j - 1), a[j]);
+    if (j < L)
+      a[j] = a[j].cwiseMax(0.0f);
+  }
+  Activations final_grad;
+  const LossSum final_loss = softmax_cross_entropy(a[L], labels, final_weight, final_grad);
+  double loss = final_weight * final_loss.loss;
+  std::vector<Activations> exit_grad(exits);
+  for (std::size_t e = 0; e < exits; ++e) {
+    Activations z;
+    net.exit_head(e).forward(act(net.spec().exits[e].after_layer), z);
+    loss += exit_weights[e] * softmax_cross_entropy(z, labels, exit_weights[e], exit_grad[e]).loss;
+  }
+
+  // Backward. Exit heads read hidden layers only, so their gradient joins the backbone's on its way down.
+  auto head_dw = [&](std::size_t e) { return grads.dw[std::size_t(L) + e].data(); };
+  auto head_db = [&](std::size_t e) { return grads.db[std::size_t(L) + e].data(); };
+  if (backbone_frozen) {
+    for (std::size_t e = 0; e < exits; ++e)
+      net.exit_head(e).backward(act(net.spec().exits[e].after_layer), exit_grad[e], nullptr, head_dw(e), head_db(e));
+  } else {
+    Activations grad = std::move(final_grad), grad_prev; // grad: dL/d(pre-activation) of layer j
+    for (int j = L; j >= 1; --j) {
+      net.junction(j).backward(act(j - 1), grad, j > 1 ? &grad_prev : nullptr, grads.dw[j - 1].data(),
+                               grads.db[j - 1].data());
+      if (j == 1)
+        break;
+      const int e = net.exit_after(j - 1);
+      if (e >= 0) {
+        Activations head_dx;
+        net.exit_head(std::size_t(e)).backward(a[j - 1], exit_grad[e], &head_dx, head_dw(e), head_db(e));
+        grad_prev += head_dx;
+      }
+      // ReLU: gradient flows where the activation was positive.
+      grad = (a[j - 1].array() > 0.0f).select(grad_prev, 0.0f);
+    }
+  }
+  return {loss / double(batch), final_loss.correct};
+}
 
 Accuracy evaluate(const Network& net, const Dataset& data)
 {
@@ -153,20 +213,27 @@ std::vector<EpochRecord> train(Network& net, const TrainConfig& cfg, const Datas
     throw InputError("training: freeze_backbone needs at least one exit head to train");
   if (!cfg.freeze_backbone)
     net.initialise(cfg.seed, cfg.bias_init, cfg.he_fan_in_dense);
-  else // the backbone stays as given; only the heads start afresh
+  else { // the backbone stays as given; only the heads start afresh
+    Network fresh(net.spec());
+    fresh.initialise(cfg.seed, cfg.bias_init, cfg.he_fan_in_dense);
     for (std::size_t e = 0; e < net.exit_count(); ++e) {
-      Network fresh(net.spec());
-      fresh.initialise(cfg.seed, cfg.bias_init, cfg.he_fan_in_dense);
       std::copy_n(fresh.exit_head(e).values(), fresh.exit_head(e).nnz(), net.exit_head(e).values());
       net.exit_head(e).bias() = fresh.exit_head(e).bias();
     }
+  }
 
-  std::vector<ParamState> backbone, heads;
-  if (!cfg.freeze_backbone)
-    for (int j = 1; j <= L; ++j)
-      backbone.emplace_back(net.junction(j));
+  const std::size_t first_trained = cfg.freeze_backbone ? std::size_t(L) : 0; // parameter tensors Adam updates
+  Gradients grads(net);
+  std::vector<SparseLinear*> tensors;
+  for (int j = 1; j <= L; ++j)
+    tensors.push_back(&net.junction(j));
   for (std::size_t e = 0; e < net.exit_count(); ++e)
-    heads.emplace_back(net.exit_head(e));
+    tensors.push_back(&net.exit_head(e));
+  std::vector<Moments> mw, mb;
+  for (const SparseLinear* l : tensors) {
+    mw.emplace_back(std::size_t(l->nnz()));
+    mb.emplace_back(std::size_t(l->out()));
+  }
 
   const int n = train_set.count();
   std::vector<int> order(n);
@@ -178,9 +245,7 @@ std::vector<EpochRecord> train(Network& net, const TrainConfig& cfg, const Datas
   long step = 0;
   std::vector<EpochRecord> records;
 
-  std::vector<Activations> a(L + 1); // a[k]: activation of layer k (post-ReLU for hidden, logits for L)
-  std::vector<Activations> exit_z(net.exit_count()), exit_grad(net.exit_count());
-  Activations grad, grad_prev, final_grad;
+  std::vector<std::uint8_t> labels;
   for (int epoch = 1; epoch <= cfg.epochs; ++epoch) {
     const double epoch_start = elapsed();
     rng.shuffle(order.begin(), order.end());
@@ -189,59 +254,22 @@ std::vector<EpochRecord> train(Network& net, const TrainConfig& cfg, const Datas
     for (int b = 0; b < batches; ++b) {
       const std::size_t first = std::size_t(b) * cfg.batch_size;
       const std::size_t count = std::min<std::size_t>(cfg.batch_size, n - first);
-      a[0] = gather(train_set, order, first, count);
-      for (int j = 1; j <= L; ++j) {
-        net.junction(j).forward(a[j - 1], a[j]);
-        if (j < L)
-          a[j] = a[j].cwiseMax(0.0f);
-      }
-      double batch_loss = 0;
-      const auto final_loss =
-          softmax_cross_entropy(a[L], train_set.labels, order, first, cfg.final_loss_weight, final_grad);
-      batch_loss += cfg.final_loss_weight * final_loss.loss;
-      correct += final_loss.correct;
-      for (std::size_t e = 0; e < net.exit_count(); ++e) {
-        net.exit_head(e).forward(a[net.spec().exits[e].after_layer], exit_z[e]);
-        batch_loss += exit_weights[e] *
-                      softmax_cross_entropy(exit_z[e], train_set.labels, order, first, exit_weights[e], exit_grad[e])
-                          .loss;
-      }
-      loss_sum += batch_loss;
+      labels.resize(count);
+      for (std::size_t j = 0; j < count; ++j)
+        labels[j] = train_set.labels[order[first + j]];
+      const BatchLoss r = joint_loss_and_gradients(net, gather(train_set, order, first, count), labels,
+                                                   cfg.final_loss_weight, exit_weights, cfg.freeze_backbone, grads);
+      loss_sum += r.loss;
+      correct += r.correct;
       seen += long(count);
 
-      for (auto& p : heads)
-        p.zero();
-      for (auto& p : backbone)
-        p.zero();
-      if (cfg.freeze_backbone) {
-        for (std::size_t e = 0; e < net.exit_count(); ++e)
-          net.exit_head(e).backward(a[net.spec().exits[e].after_layer], exit_grad[e], nullptr, heads[e].dw.data(),
-                                    heads[e].db.data());
-      } else {
-        grad = final_grad; // dL/d(pre-activation) of layer L
-        for (int j = L; j >= 1; --j) {
-          net.junction(j).backward(a[j - 1], grad, j > 1 ? &grad_prev : nullptr, backbone[j - 1].dw.data(),
-                                   backbone[j - 1].db.data());
-          if (j == 1)
-            break;
-          const int e = net.exit_after(j - 1);
-          if (e >= 0) {
-            Activations head_dx;
-            net.exit_head(e).backward(a[j - 1], exit_grad[e], &head_dx, heads[e].dw.data(), heads[e].db.data());
-            grad_prev += head_dx;
-          }
-          // ReLU: gradient flows where the activation was positive.
-          grad = (a[j - 1].array() > 0.0f).select(grad_prev, 0.0f);
-        }
-      }
       ++step;
       const double lr_t = cfg.learning_rate / (1.0 + cfg.decay * double(step - 1)) *
                           std::sqrt(1.0 - std::pow(cfg.beta2, double(step))) / (1.0 - std::pow(cfg.beta1, double(step)));
-      for (auto* group : {&backbone, &heads})
-        for (auto& p : *group) {
-          adam_step(p.dw, p.mw, p.vw, p.layer->values(), lr_t, cfg);
-          adam_step(p.db, p.mb, p.vb, p.layer->bias().data(), lr_t, cfg);
-        }
+      for (std::size_t t = first_trained; t < tensors.size(); ++t) {
+        adam_step(grads.dw[t], mw[t], tensors[t]->values(), lr_t, cfg);
+        adam_step(grads.db[t], mb[t], tensors[t]->bias().data(), lr_t, cfg);
+      }
       if (callbacks.on_batch)
         callbacks.on_batch({epoch, cfg.epochs, b + 1, batches, loss_sum / double(b + 1), double(correct) / double(seen),
                             elapsed()});

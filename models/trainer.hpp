@@ -38,7 +38,7 @@ nlohmann::json to_json(const TrainConfig& c);
 /// What one epoch achieved.
 struct EpochRecord {
   int epoch = 0;
-  double loss = 0;            ///< mean joint loss over the epoch's batches
+  double loss = 0;            ///< mean over the epoch's batches of each batch's joint loss (BatchLoss::loss)
   double train_accuracy = 0;  ///< final output, on the batches as trained
   double test_accuracy = 0;   ///< final output on the test split (NaN without one)
   std::vector<double> test_exit_accuracy;
@@ -61,6 +61,30 @@ struct TrainCallbacks {
 /// Initialises (unless cfg.freeze_backbone, which keeps the backbone as given) and trains `net`.
 std::vector<EpochRecord> train(Network& net, const TrainConfig& cfg, const Dataset& train_set, const Dataset* test_set,
                                const TrainCallbacks& callbacks = {});
+
+/// dL/dW and dL/db of every junction and exit head, each in its layer's storage order (SparseLinear::values()):
+/// index j - 1 holds junction j (1..L), index L + e holds exit head e.
+struct Gradients {
+  std::vector<std::vector<float>> dw, db;
+  Gradients() = default;
+  /// Zero gradients shaped for `net`.
+  explicit Gradients(const Network& net);
+};
+
+/// What one batch's forward pass measured.
+struct BatchLoss {
+  /// Joint loss: final_weight * CE(final output) + sum over exits of exit_weights[e] * CE(exit e), each
+  /// cross-entropy the mean over the batch's samples. This is the function whose gradient is computed.
+  double loss = 0;
+  int correct = 0; ///< samples whose final output's argmax is their label
+};
+
+/// Forward and backward pass of one batch: x is input_width x batch, labels has one class per column. Overwrites
+/// `grads` (shaped by Gradients(net)) with the joint loss's gradient; with `backbone_frozen` only the exit heads'
+/// gradients are computed and the junctions' are zero.
+BatchLoss joint_loss_and_gradients(const Network& net, const Activations& x, const std::vector<std::uint8_t>& labels,
+                                   double final_weight, const std::vector<double>& exit_weights, bool backbone_frozen,
+                                   Gradients& grads);
 
 /// Accuracy of the final output and of every exit head on a dataset (all samples scored by every head).
 struct Accuracy {

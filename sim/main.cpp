@@ -2,6 +2,8 @@
 // stderr and exit status 2.
 #include "error.hpp"
 #include "model_commands.hpp"
+#include "profiles_command.hpp"
+#include "run_command.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -17,8 +19,10 @@ int main(int argc, char** argv)
   app.require_subcommand(1);
   app.set_version_flag("--version", SCEE_VERSION);
   scee::Action action;
+  scee::add_run_command(app, action, command_line);
   scee::add_train_command(app, action, command_line);
   scee::add_eval_command(app, action, command_line);
+  scee::add_profiles_command(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

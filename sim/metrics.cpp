@@ -1,0 +1,159 @@
+#include "metrics.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace scee {
+
+double percentile(std::vector<double> values, double p)
+{
+  if (values.empty())
+    return 0;
+  std::sort(values.begin(), values.end());
+  const auto rank = std::size_t(std::ceil(p * double(values.size())));
+  return values[std::clamp<std::size_t>(rank, 1, values.size()) - 1];
+}
+
+EdgeFootprint edge_footprint(const Scenario& s, const Network& net)
+{
+  EdgeFootprint f;
+  f.storage_bytes = net.cost(0, s.split_after).storage_bytes;
+  int widest = net.spec().widths[0];
+  for (int j = 1; j <= s.split_after; ++j)
+    widest = std::max(widest, net.spec().widths[j]);
+  for (int layer : s.device_exits)
+    f.storage_bytes += net.exit_head(std::size_t(net.exit_after(layer))).cost().storage_bytes;
+  f.activation_bytes = 2 * std::int64_t(widest) * 4;
+  return f;
+}
+
+nlohmann::ordered_json summarize(const Scenario& s, const Network& net, const SimulationResult& r)
+{
+  const auto n = double(r.samples.size());
+  const int L = net.depth();
+  long correct = 0, offloaded = 0, edge_final = 0;
+  std::vector<long> exits(s.device_exits.size(), 0);
+  std::vector<double> latency;
+  double bytes_up = 0, bytes_down = 0, edge_macs = 0, server_macs = 0, first_arrival = 1e300, last_finish = 0;
+  for (const auto& x : r.samples) {
+    correct += x.correct();
+    latency.push_back(x.latency_s());
+    bytes_up += double(x.bytes_up);
+    bytes_down += double(x.bytes_down);
+    edge_macs += double(x.edge_macs);
+    server_macs += double(x.server_macs);
+    first_arrival = std::min(first_arrival, x.arrival_s);
+    last_finish = std::max(last_finish, x.finish_s);
+    if (x.answered_by == AnsweredBy::server)
+      ++offloaded;
+    else if (x.answered_by == AnsweredBy::edge_final)
+      ++edge_final;
+    else
+      for (std::size_t e = 0; e < s.device_exits.size(); ++e)
+        exits[e] += s.device_exits[e] == x.exit_layer;
+  }
+  double mean = 0;
+  for (double v : latency)
+    mean += v;
+  mean /= n;
+  const auto fp = edge_footprint(s, net);
+
+  nlohmann::ordered_json j;
+  // Configuration first.
+  j["scenario"] = s.name;
+  j["dataset"] = s.dataset;
+  j["widths"] = fmt::format("{}", fmt::join(net.spec().widths, "-"));
+  j["fan_outs"] = fmt::format("{}", fmt::join(net.spec().fan_outs, "-"));
+  j["split_after"] = s.split_after;
+  j["device_exits"] = fmt::format("{}", fmt::join(s.device_exits, "-"));
+  j["criterion"] = to_string(s.criterion);
+  j["threshold"] = s.threshold;
+  j["encoding"] = to_string(s.encoding);
+  j["device"] = s.device.name;
+  j["device_count"] = s.device_count;
+  j["network"] = s.network.name;
+  j["server"] = s.server.name;
+  j["arrival"] = to_string(s.arrival);
+  j["network_model"] = s.network_model;
+  j["seed"] = s.seed;
+  // Metrics.
+  j["samples"] = r.samples.size();
+  j["accuracy"] = double(correct) / n;
+  for (std::size_t e = 0; e < s.device_exits.size(); ++e)
+    j[fmt::format("exit_rate_layer_{}", s.device_exits[e])] = double(exits[e]) / n;
+  j["edge_final_rate"] = double(edge_final) / n;
+  j["offload_rate"] = double(offloaded) / n;
+  j["latency_mean_s"] = mean;
+  j["latency_p50_s"] = percentile(latency, 0.50);
+  j["latency_p95_s"] = percentile(latency, 0.95);
+  j["latency_p99_s"] = percentile(latency, 0.99);
+  j["latency_max_s"] = percentile(latency, 1.0);
+  j["throughput_per_s"] = last_finish > first_arrival ? n / (last_finish - first_arrival) : 0.0;
+  j["simulated_time_s"] = r.end_s;
+  const double radio = r.radio.total_j();
+  j["edge_energy_per_inference_j"] = (r.device_energy_j + radio) / n;
+  j["edge_compute_energy_per_inference_j"] = r.device_compute_energy_j / n;
+  j["edge_idle_energy_per_inference_j"] = (r.device_energy_j - r.device_compute_energy_j) / n;
+  j["radio_energy_per_inference_j"] = radio / n;
+  j["radio_tx_energy_per_inference_j"] = r.radio.tx_j / n;
+  j["radio_rx_energy_per_inference_j"] = r.radio.rx_j / n;
+  j["radio_promotion_energy_per_inference_j"] = r.radio.promotion_j / n;
+  j["radio_tail_energy_per_inference_j"] = r.radio.tail_j / n;
+  j["radio_idle_energy_per_inference_j"] = r.radio.idle_j / n;
+  j["server_energy_per_inference_j"] = r.server_energy_j / n;
+  j["uplink_bytes_per_inference"] = bytes_up / n;
+  j["downlink_bytes_per_inference"] = bytes_down / n;
+  j["edge_macs_per_inference"] = edge_macs / n;
+  j["server_macs_per_inference"] = server_macs / n;
+  j["total_macs_per_inference"] = (edge_macs + server_macs) / n;
+  j["model_weights"] = net.cost(0, L).weights;
+  j["edge_storage_bytes"] = fp.storage_bytes;
+  j["edge_memory_bytes"] = fp.total();
+  j["device_memory_bytes"] = s.device.memory_bytes;
+  j["head_fits_memory"] = fp.total() <= s.device.memory_bytes;
+  return j;
+}
+
+static std::string csv_cell(const nlohmann::ordered_json& v)
+{
+  if (v.is_string()) {
+    const auto t = v.get<std::string>();
+    if (t.find_first_of(",\"\n") == std::string::npos)
+      return t;
+    std::string q = "\"";
+    for (char ch : t)
+      q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+    return q + "\"";
+  }
+  if (v.is_number_float())
+    return fmt::format("{}", v.get<double>());
+  return v.dump();
+}
+
+std::string summary_csv(const nlohmann::ordered_json& summary)
+{
+  std::string head, row;
+  for (const auto& [key, value] : summary.items()) {
+    head += (head.empty() ? "" : ",") + key;
+    row += (row.empty() ? "" : ",") + csv_cell(value);
+  }
+  return head + "\n" + row + "\n";
+}
+
+std::string trace_csv(const SimulationResult& r)
+{
+  std::string out = "sample,device,label,prediction,correct,answered_by,exit_layer,arrival_s,start_s,finish_s,"
+                    "latency_s,edge_compute_s,promotion_s,uplink_s,response_wait_s,bytes_up,bytes_down,edge_macs,"
+                    "server_macs,edge_compute_energy_j,radio_energy_j\n";
+  for (const auto& x : r.samples)
+    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", x.sample, x.device, x.label,
+                       x.prediction, int(x.correct()), to_string(x.answered_by), x.exit_layer, x.arrival_s, x.start_s,
+                       x.finish_s, x.latency_s(), x.edge_compute_s, x.promotion_s, x.uplink_s, x.response_wait_s,
+                       x.bytes_up, x.bytes_down, x.edge_macs, x.server_macs, x.edge_compute_energy_j,
+                       x.radio_energy_j);
+  return out;
+}
+
+} // namespace scee

@@ -1,0 +1,35 @@
+// From per-sample records to the numbers a researcher reads: accuracy, exit rates, latency percentiles,
+// throughput, energy per inference (broken down), bytes and MACs per inference, edge storage and memory fit.
+#pragma once
+
+#include "network.hpp"
+#include "scenario.hpp"
+#include "simulation.hpp"
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace scee {
+
+/// Nearest-rank percentile (p in (0, 1]) of unsorted values: the value at rank ceil(p * n).
+double percentile(std::vector<double> values, double p);
+
+/// Bytes the device needs for the head: weights, biases and indices of junctions 1..k and of its exits, plus two
+/// fp32 activation buffers of the widest layer it handles.
+struct EdgeFootprint {
+  std::int64_t storage_bytes = 0, activation_bytes = 0;
+  std::int64_t total() const { return storage_bytes + activation_bytes; }
+};
+EdgeFootprint edge_footprint(const Scenario& s, const Network& net);
+
+/// The summary of a run: configuration columns first, then metrics; units in every name. Stable key order.
+nlohmann::ordered_json summarize(const Scenario& s, const Network& net, const SimulationResult& r);
+
+/// The summary flattened to a CSV header line and one row.
+std::string summary_csv(const nlohmann::ordered_json& summary);
+
+/// One row per sample, ordered by sample index.
+std::string trace_csv(const SimulationResult& r);
+
+} // namespace scee

@@ -1,0 +1,106 @@
+#include "run_command.hpp"
+
+#include "dataset.hpp"
+#include "error.hpp"
+#include "metrics.hpp"
+#include "model_cache.hpp"
+#include "output.hpp"
+#include "progress.hpp"
+#include "scenario.hpp"
+#include "simulation.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <fmt/format.h>
+#include <memory>
+
+namespace scee {
+
+namespace {
+
+struct RunOptions {
+  std::string scenario, out;
+  bool quiet = false;
+};
+
+int run(const RunOptions& o, const std::string& command_line)
+{
+  const auto wall_start = std::chrono::steady_clock::now();
+  Scenario s = load_scenario(o.scenario);
+  const ResolvedModel m = obtain_model(s, o.quiet);
+  const Network& net = m.model.network;
+  check_against_model(s, net.spec());
+  if (s.dataset.empty())
+    s.dataset = m.model.training.dataset;
+  const Dataset data = load_dataset(s.dataset, Split::test, net.spec().widths.front(), s.samples);
+  if (data.count() < s.samples)
+    throw InputError(fmt::format("{}: $.dataset.samples: {} requested but the test split has {}", s.file, s.samples,
+                                 data.count()));
+
+  std::unique_ptr<Progress> bar;
+  if (!o.quiet)
+    bar = std::make_unique<Progress>("simulate");
+  const SimulationResult r = simulate(s, net, data, [&](int done) {
+    if (bar)
+      bar->update(double(done) / data.count(), fmt::format("{}/{} samples", done, data.count()));
+  });
+  if (bar)
+    bar->finish(fmt::format("{} samples, {:.3f} s simulated", data.count(), r.end_s));
+  const auto summary = summarize(s, net, r);
+  const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+
+  nlohmann::json manifest = manifest_base(command_line);
+  manifest["scenario_file"] = o.scenario;
+  manifest["scenario"] = to_json(s);
+  manifest["network_model"] = s.network_model;
+  manifest["crosstraffic"] = s.crosstraffic;
+  manifest["seed"] = s.seed;
+  manifest["model_file"] = m.path;
+  auto header = read_model_header(m.path);
+  header.erase("tensors");
+  manifest["model"] = header;
+  manifest["wall_time_s"] = wall_s;
+
+  const std::string out = o.out.empty() ? fmt::format("results/{}", s.name) : o.out;
+  write_file_atomic(out + "/samples.csv", trace_csv(r));
+  write_file_atomic(out + "/summary.csv", summary_csv(summary));
+  write_file_atomic(out + "/summary.json", summary.dump(2) + "\n");
+  write_file_atomic(out + "/manifest.json", manifest.dump(2) + "\n"); // last: its presence marks a complete run
+
+  fmt::print("{}: {} samples on {} x {} over {} to {}, split after layer {}\n", s.name, data.count(), s.device_count,
+             s.device.name, s.network.name, s.server.name, s.split_after);
+  fmt::print("  accuracy {:.2f}%  offload rate {:.1f}%", 100 * summary["accuracy"].get<double>(),
+             100 * summary["offload_rate"].get<double>());
+  for (int layer : s.device_exits)
+    fmt::print("  exit rate after layer {} {:.1f}%", layer,
+               100 * summary[fmt::format("exit_rate_layer_{}", layer)].get<double>());
+  fmt::print("\n  latency p50 {:.4g} ms  p95 {:.4g} ms  edge energy {:.4g} J/inference (compute {:.3g}, idle {:.3g}, "
+             "radio {:.3g})  uplink {:.1f} B/inference\n",
+             1e3 * summary["latency_p50_s"].get<double>(), 1e3 * summary["latency_p95_s"].get<double>(),
+             summary["edge_energy_per_inference_j"].get<double>(),
+             summary["edge_compute_energy_per_inference_j"].get<double>(),
+             summary["edge_idle_energy_per_inference_j"].get<double>(),
+             summary["radio_energy_per_inference_j"].get<double>(),
+             summary["uplink_bytes_per_inference"].get<double>());
+  if (!summary["head_fits_memory"].get<bool>())
+    fmt::print("  warning: the head needs {} bytes but {} has {}\n", summary["edge_memory_bytes"].get<long>(),
+               s.device.name, s.device.memory_bytes);
+  fmt::print("  wrote {}/summary.json, summary.csv, samples.csv, manifest.json ({:.2f} s wall)\n", out, wall_s);
+  return 0;
+}
+
+} // namespace
+
+void add_run_command(CLI::App& app, Action& action, const std::string& command_line)
+{
+  auto o = std::make_shared<RunOptions>();
+  auto* c = app.add_subcommand("run", "Simulate one scenario: the split network executed on real test samples, "
+                                      "devices, network and server on SimGrid; writes summary.json, summary.csv, "
+                                      "samples.csv (one row per sample) and manifest.json");
+  c->add_option("scenario", o->scenario, "scenario JSON file (see docs/scenarios.md)")->required();
+  c->add_option("--out", o->out, "output directory (default: results/<scenario name>)");
+  c->add_flag("--quiet", o->quiet, "no progress bar");
+  c->callback([o, &action, command_line] { action = [o, command_line] { return run(*o, command_line); }; });
+}
+
+} // namespace scee

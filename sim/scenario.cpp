@@ -1,0 +1,463 @@
+#include "scenario.hpp"
+
+#include "dataset.hpp"
+#include "error.hpp"
+#include "strict_json.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <limits>
+
+namespace scee {
+
+std::string to_string(Encoding e)
+{
+  switch (e) {
+  case Encoding::fp32: return "fp32";
+  case Encoding::fp16: return "fp16";
+  case Encoding::int8: return "int8";
+  }
+  return "?";
+}
+
+int value_bytes(Encoding e)
+{
+  switch (e) {
+  case Encoding::fp32: return 4;
+  case Encoding::fp16: return 2;
+  case Encoding::int8: return 1;
+  }
+  return 4;
+}
+
+std::string to_string(Arrival a)
+{
+  switch (a) {
+  case Arrival::periodic: return "periodic";
+  case Arrival::poisson: return "poisson";
+  case Arrival::closed_loop: return "closed_loop";
+  }
+  return "?";
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr double inf = std::numeric_limits<double>::infinity();
+constexpr std::int64_t max_layer = 1 << 20; // same bound as the model spec's widths
+
+/// Declares every valid key of an object, then refuses the others: a misspelt key is reported as unknown before
+/// anything else (rather than as a missing required key).
+void only_keys(Fields& f, std::initializer_list<const char*> keys)
+{
+  for (const char* k : keys)
+    f.has(k);
+  f.done();
+}
+
+/// A finite number > 0 (Fields::number has inclusive bounds only).
+double positive(Fields& f, const std::string& key)
+{
+  const auto& v = f.raw(key);
+  if (!v.is_number() || !std::isfinite(v.get<double>()) || !(v.get<double>() > 0))
+    f.fail(key, fmt::format("must be a number > 0, got {}", brief(v)));
+  return v.get<double>();
+}
+
+// ---- Profiles: a built-in name or an inline object, with an optional merge-patch override ----
+
+// Profiles are validated under a placeholder file and path, so that each error can then be attributed to where the
+// offending value was written: the override in the scenario, an inline profile, or a built-in profile's file.
+const std::string placeholder_file = "\x1f";
+const std::string placeholder_path = "\x1e";
+
+struct Segment {
+  std::string key; ///< empty for an array index
+  std::size_t index = 0;
+};
+
+/// ".radio.tx_power_w", ".pstates[0].rate_macs_per_s" -> segments (keys containing '.' or '[' are not split
+/// correctly, which at worst attributes an error to the profile rather than the override).
+std::vector<Segment> split_path(const std::string& path)
+{
+  std::vector<Segment> out;
+  std::size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '.') {
+      const std::size_t end = path.find_first_of(".[", i + 1);
+      out.push_back({path.substr(i + 1, end == std::string::npos ? std::string::npos : end - i - 1), 0});
+      i = end == std::string::npos ? path.size() : end;
+    } else if (path[i] == '[') {
+      const std::size_t end = path.find(']', i);
+      if (end == std::string::npos)
+        break;
+      out.push_back({"", std::size_t(std::strtoull(path.c_str() + i + 1, nullptr, 10))});
+      i = end + 1;
+    } else {
+      break;
+    }
+  }
+  return out;
+}
+
+/// Whether the value at `path` of the merged profile came from the patch: a merge patch replaces every non-object
+/// value (arrays included) and deletes keys given as null.
+bool from_patch(const nlohmann::json& patch, const std::vector<Segment>& path)
+{
+  const nlohmann::json* node = &patch;
+  for (const auto& seg : path) {
+    if (!node->is_object())
+      return true;
+    if (seg.key.empty() || !node->contains(seg.key))
+      return false;
+    node = &(*node)[seg.key];
+  }
+  return !path.empty();
+}
+
+/// Where a profile came from, for messages.
+struct ProfileOrigin {
+  std::string file, path;           ///< the profile object: the scenario's inline object or a built-in's file
+  std::string scenario_file;        ///< for the override
+  std::string override_path;        ///< empty without an override
+  const nlohmann::json* patch = nullptr;
+};
+
+[[noreturn]] void attribute(const InputError& e, const ProfileOrigin& o)
+{
+  const std::string msg = e.what();
+  const std::string prefix = placeholder_file + ": " + placeholder_path;
+  if (msg.rfind(prefix, 0) != 0)
+    throw e;
+  const std::string rest = msg.substr(prefix.size());
+  const std::size_t colon = rest.find(": ");
+  const std::string rel = rest.substr(0, colon);
+  const std::string what = colon == std::string::npos ? std::string() : rest.substr(colon + 2);
+  auto segments = split_path(rel);
+  // A missing key may have been deleted by the override (merge patch null).
+  const std::string missing = "missing required key \"";
+  if (what.rfind(missing, 0) == 0)
+    segments.push_back({what.substr(missing.size(), what.size() - missing.size() - 1), 0});
+  if (o.patch != nullptr && from_patch(*o.patch, segments))
+    throw InputError(fmt::format("{}: {}{}: {}", o.scenario_file, o.override_path, rel, what));
+  throw InputError(fmt::format("{}: {}{}: {}", o.file, o.path, rel, what));
+}
+
+/// Reads "profile" (and "override") of a devices/network/server section and validates the merged profile.
+template <class Profile, class Parse>
+Profile resolve_profile(Fields& section, const std::string& kind, Parse parse)
+{
+  const auto& v = section.raw("profile");
+  nlohmann::json merged;
+  ProfileOrigin origin;
+  origin.scenario_file = section.file();
+  if (v.is_string()) {
+    const std::string name = v.get<std::string>();
+    merged = builtin_profile_json(kind, name, section.file(), section.path_of("profile"));
+    origin.file = builtin_profile_file(kind, name);
+    origin.path = std::string(1, '$'); // (not = "$": GCC 12 gives a false -Wrestrict warning)
+  } else if (v.is_object()) {
+    merged = v;
+    origin.file = section.file();
+    origin.path = section.path_of("profile");
+  } else {
+    section.fail("profile", fmt::format("must be the name of a built-in {} profile (one of {}) or a whole profile "
+                                        "object, got {}",
+                                        kind, fmt::join(builtin_profile_names(kind), ", "), brief(v)));
+  }
+  if (section.has("override")) {
+    const auto& patch = section.raw("override");
+    if (!patch.is_object())
+      section.fail("override", fmt::format("must be a JSON object (a partial {} profile merged over the profile; "
+                                           "null deletes a key), got {}",
+                                           kind, brief(patch)));
+    merged.merge_patch(patch);
+    origin.patch = &patch;
+    origin.override_path = section.path_of("override");
+  }
+  try {
+    return parse(merged, placeholder_file, placeholder_path);
+  } catch (const InputError& e) {
+    attribute(e, origin);
+  }
+}
+
+ComputeProfile read_compute(Fields& section, const std::string& kind)
+{
+  return resolve_profile<ComputeProfile>(
+      section, kind, [&](const nlohmann::json& j, const std::string& file, const std::string& path) {
+        return compute_profile_from_json(j, kind, file, path);
+      });
+}
+
+NetworkProfile read_network(Fields& section)
+{
+  return resolve_profile<NetworkProfile>(section, "network", network_profile_from_json);
+}
+
+/// "pstate": an index into the profile's pstates.
+int read_pstate(Fields& section, const ComputeProfile& p)
+{
+  if (!section.has("pstate"))
+    return 0;
+  const auto n = std::int64_t(p.pstates.size());
+  const auto i = section.integer("pstate", 0, max_layer);
+  if (i >= n)
+    section.fail("pstate", fmt::format("must be an integer in [0, {}] (profile \"{}\" has {} pstate{}), got {}", n - 1,
+                                       p.name, n, n == 1 ? "" : "s", i));
+  return int(i);
+}
+
+// ---- The sections of a scenario ----
+
+void read_model(Fields& f, Scenario& s)
+{
+  Fields m = f.object("model");
+  only_keys(m, {"file", "spec"});
+  const bool by_file = m.has("file"), by_spec = m.has("spec");
+  if (by_file == by_spec)
+    Fields::fail_at(m.file(), m.path(),
+                    fmt::format("give exactly one of \"file\" (a trained model file, relative to the scenario's "
+                                "folder) or \"spec\" (a model spec: widths, fan_outs or densities, exits, seed, "
+                                "training), got {}",
+                                by_file ? "both" : "neither"));
+  if (by_file) {
+    fs::path p(m.text("file"));
+    if (p.is_relative())
+      p = fs::path(s.file).parent_path() / p;
+    s.model_file = fs::absolute(p).lexically_normal().string();
+  } else {
+    s.model_spec = model_spec_from_json(m.raw("spec"), m.file(), m.path_of("spec"));
+  }
+}
+
+void read_dataset(Fields& f, Scenario& s)
+{
+  if (!f.has("dataset"))
+    return;
+  Fields d = f.object("dataset");
+  only_keys(d, {"name", "samples"});
+  if (d.has("name")) {
+    const auto& v = d.raw("name");
+    const auto& names = dataset_names();
+    if (!v.is_string() || (!v.get<std::string>().empty() &&
+                           std::find(names.begin(), names.end(), v.get<std::string>()) == names.end()))
+      d.fail("name", fmt::format("must be one of \"{}\" or \"\" (the model's dataset), got {}",
+                                 fmt::join(names, "\", \""), brief(v)));
+    s.dataset = v.get<std::string>();
+  }
+  s.samples = int(d.integer("samples", 1, 10000, s.samples));
+}
+
+void read_split(Fields& f, Scenario& s)
+{
+  Fields sp = f.object("split");
+  only_keys(sp, {"after_layer", "exits", "criterion", "threshold"});
+  s.split_after = int(sp.integer("after_layer", 0, max_layer));
+  if (sp.has("exits")) {
+    const auto exits = sp.integers("exits", 1, max_layer, false);
+    for (std::size_t i = 0; i < exits.size(); ++i) {
+      const std::string at = fmt::format("{}[{}]", sp.path_of("exits"), i);
+      if (std::find(exits.begin(), exits.begin() + std::ptrdiff_t(i), exits[i]) != exits.begin() + std::ptrdiff_t(i))
+        Fields::fail_at(sp.file(), at, fmt::format("layer {} is listed twice; give each exit layer once", exits[i]));
+      if (exits[i] > s.split_after)
+        Fields::fail_at(sp.file(), at,
+                        fmt::format("must be <= split.after_layer ({}): the device can only evaluate the exits of "
+                                    "layers it computes, got {}",
+                                    s.split_after, exits[i]));
+      s.device_exits.push_back(int(exits[i]));
+    }
+  }
+  s.criterion = parse_criterion(sp.text("criterion", {"max_softmax", "entropy", "margin"}, "max_softmax"));
+  s.threshold = sp.number("threshold", 0, inf, s.threshold);
+  if (s.criterion != Criterion::entropy && s.threshold > 1)
+    sp.fail("threshold", fmt::format("for criterion \"{}\" must be a number in [0, 1] (a probability{}), got {}",
+                                     to_string(s.criterion), s.criterion == Criterion::margin ? " difference" : "",
+                                     s.threshold));
+}
+
+void read_encoding(Fields& f, Scenario& s)
+{
+  if (!f.has("encoding"))
+    return;
+  Fields e = f.object("encoding");
+  only_keys(e, {"format", "header_bytes", "reply_bytes"});
+  const std::string format = e.text("format", {"fp32", "fp16", "int8"}, "fp32");
+  s.encoding = format == "fp16" ? Encoding::fp16 : format == "int8" ? Encoding::int8 : Encoding::fp32;
+  s.header_bytes = int(e.integer("header_bytes", 0, 65535, s.header_bytes));
+  s.reply_bytes = int(e.integer("reply_bytes", 1, 65535, s.reply_bytes));
+}
+
+void read_platform(Fields& f, Scenario& s)
+{
+  {
+    Fields d = f.object("devices");
+    only_keys(d, {"profile", "override", "count", "pstate"});
+    s.device = read_compute(d, "device");
+    s.device_count = int(d.integer("count", 1, 100000, s.device_count));
+    s.device_pstate = read_pstate(d, s.device);
+  }
+  {
+    Fields n = f.object("network");
+    only_keys(n, {"profile", "override", "shared_medium"});
+    s.network = read_network(n);
+    s.shared_medium = n.flag("shared_medium", s.shared_medium);
+  }
+  {
+    Fields v = f.object("server");
+    only_keys(v, {"profile", "override", "workers", "pstate"});
+    s.server = read_compute(v, "server");
+    s.server_workers = int(v.integer("workers", 1, 1024, s.server_workers));
+    s.server_pstate = read_pstate(v, s.server);
+  }
+}
+
+void read_workload(Fields& f, Scenario& s)
+{
+  if (!f.has("workload"))
+    return;
+  Fields w = f.object("workload");
+  only_keys(w, {"arrival", "period_s", "rate_per_s", "think_time_s"});
+  const std::string arrival = w.text("arrival", {"periodic", "poisson", "closed_loop"});
+  const std::vector<std::pair<std::string, std::string>> param{
+      {"periodic", "period_s"}, {"poisson", "rate_per_s"}, {"closed_loop", "think_time_s"}};
+  std::string own;
+  for (const auto& [kind, key] : param)
+    if (kind == arrival)
+      own = key;
+  for (const auto& [kind, key] : param)
+    if (kind != arrival && w.has(key))
+      w.fail(key, fmt::format("belongs to arrival \"{}\", not \"{}\"; arrival \"{}\" takes \"{}\"", kind, arrival,
+                              arrival, own));
+  if (arrival == "periodic") {
+    s.arrival = Arrival::periodic;
+    s.period_s = positive(w, "period_s");
+  } else if (arrival == "poisson") {
+    s.arrival = Arrival::poisson;
+    s.rate_per_s = positive(w, "rate_per_s");
+  } else {
+    s.arrival = Arrival::closed_loop;
+    s.think_time_s = w.number("think_time_s", 0, inf, 0.0);
+  }
+}
+
+void read_simgrid(Fields& f, Scenario& s)
+{
+  if (!f.has("simgrid"))
+    return;
+  Fields g = f.object("simgrid");
+  only_keys(g, {"network_model", "crosstraffic"});
+  s.network_model = g.text("network_model", {"CM02", "LV08"}, s.network_model);
+  s.crosstraffic = g.flag("crosstraffic", s.crosstraffic);
+}
+
+} // namespace
+
+Scenario scenario_from_json(const nlohmann::json& j, const std::string& file)
+{
+  Fields f(j, file, "$");
+  only_keys(f, {"name", "seed", "model", "dataset", "split", "encoding", "devices", "network", "server", "workload",
+                "simgrid"});
+  Scenario s;
+  s.file = file;
+  const std::string stem = fs::path(file).stem().string();
+  s.name = f.text("name", {}, stem.empty() ? "scenario" : stem);
+  s.seed = std::uint64_t(f.integer("seed", 0, std::int64_t(1) << 53, std::int64_t(s.seed)));
+  read_model(f, s);
+  read_dataset(f, s);
+  read_split(f, s);
+  read_encoding(f, s);
+  read_platform(f, s);
+  read_workload(f, s);
+  read_simgrid(f, s);
+  return s;
+}
+
+Scenario load_scenario(const std::string& file)
+{
+  nlohmann::json j;
+  try {
+    j = read_json_file(file);
+  } catch (const nlohmann::json::exception& e) {
+    // read_json_file turns syntax errors into InputError; a number too large for a double (1e999) is an
+    // out_of_range exception instead.
+    std::string what = e.what();
+    if (const auto cut = what.find("] "); cut != std::string::npos)
+      what = what.substr(cut + 2);
+    throw InputError(fmt::format("{}: not valid JSON: {}", file, what));
+  }
+  return scenario_from_json(j, file);
+}
+
+void check_against_model(const Scenario& s, const NetworkSpec& model)
+{
+  const int depth = model.depth();
+  if (s.split_after > depth)
+    Fields::fail_at(s.file, "$.split.after_layer",
+                    fmt::format("must be in 0..{} for this model ({} layers; 0 = full offload, {} = edge only), got {}",
+                                depth, depth, depth, s.split_after));
+  std::vector<int> heads;
+  for (const auto& e : model.exits)
+    heads.push_back(e.after_layer);
+  std::sort(heads.begin(), heads.end());
+  const std::string has_heads =
+      heads.empty() ? std::string("the model has no exit heads")
+                    : fmt::format("the model has exit heads after layer{} {}", heads.size() == 1 ? "" : "s",
+                                  fmt::join(heads, ", "));
+  for (std::size_t i = 0; i < s.device_exits.size(); ++i) {
+    const int layer = s.device_exits[i];
+    const std::string at = fmt::format("$.split.exits[{}]", i);
+    if (std::find(heads.begin(), heads.end(), layer) == heads.end())
+      Fields::fail_at(s.file, at, fmt::format("no exit head after layer {}; {}", layer, has_heads));
+    if (layer > s.split_after)
+      Fields::fail_at(s.file, at, fmt::format("must be <= split.after_layer ({}), got {}", s.split_after, layer));
+  }
+  if (s.criterion == Criterion::entropy) {
+    const double max_entropy = std::log(double(model.classes()));
+    if (!(s.threshold <= max_entropy))
+      Fields::fail_at(s.file, "$.split.threshold",
+                      fmt::format("for criterion \"entropy\" must be in [0, ln({}) = {:.6g}] (the entropy of {} "
+                                  "classes, in nats), got {}",
+                                  model.classes(), max_entropy, model.classes(), s.threshold));
+  }
+}
+
+nlohmann::json to_json(const Scenario& s)
+{
+  nlohmann::json model;
+  if (s.model_file)
+    model["file"] = fs::absolute(*s.model_file).lexically_normal().string();
+  if (s.model_spec) {
+    nlohmann::json spec = to_json(s.model_spec->network);
+    spec["training"] = to_json(s.model_spec->training);
+    model["spec"] = spec;
+  }
+  nlohmann::json workload{{"arrival", to_string(s.arrival)}};
+  switch (s.arrival) {
+  case Arrival::periodic: workload["period_s"] = s.period_s; break;
+  case Arrival::poisson: workload["rate_per_s"] = s.rate_per_s; break;
+  case Arrival::closed_loop: workload["think_time_s"] = s.think_time_s; break;
+  }
+  return {{"name", s.name},
+          {"seed", s.seed},
+          {"model", model},
+          {"dataset", {{"name", s.dataset}, {"samples", s.samples}}},
+          {"split",
+           {{"after_layer", s.split_after},
+            {"exits", s.device_exits},
+            {"criterion", to_string(s.criterion)},
+            {"threshold", s.threshold}}},
+          {"encoding",
+           {{"format", to_string(s.encoding)}, {"header_bytes", s.header_bytes}, {"reply_bytes", s.reply_bytes}}},
+          {"devices", {{"profile", to_json(s.device)}, {"count", s.device_count}, {"pstate", s.device_pstate}}},
+          {"network", {{"profile", to_json(s.network)}, {"shared_medium", s.shared_medium}}},
+          {"server", {{"profile", to_json(s.server)}, {"workers", s.server_workers}, {"pstate", s.server_pstate}}},
+          {"workload", workload},
+          {"simgrid", {{"network_model", s.network_model}, {"crosstraffic", s.crosstraffic}}}};
+}
+
+} // namespace scee

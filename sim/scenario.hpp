@@ -1,0 +1,83 @@
+// A scenario: everything one simulation run needs (model, data, split and exits, encoding, devices, network,
+// server, workload, SimGrid settings, seed), read from JSON with strict validation and resolved (profiles looked
+// up, overrides applied, defaults filled) so that the resolved form alone reproduces the run.
+#pragma once
+
+#include "model_spec.hpp"
+#include "network.hpp"
+#include "profiles.hpp"
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace scee {
+
+enum class Encoding { fp32, fp16, int8 };
+std::string to_string(Encoding e);
+/// Bytes per activation value.
+int value_bytes(Encoding e);
+
+enum class Arrival { periodic, poisson, closed_loop };
+std::string to_string(Arrival a);
+
+struct Scenario {
+  std::string file;                 ///< where it was read from (for messages)
+  std::string name;                 ///< defaults to the file's stem
+  std::uint64_t seed = 1;           ///< arrivals (Poisson) and, for spec models, training
+
+  // Model: a trained model file, or a spec trained once and cached.
+  std::optional<std::string> model_file;
+  std::optional<ModelSpec> model_spec;
+
+  // Data.
+  std::string dataset;              ///< empty = the model's dataset
+  int samples = 1000;               ///< first N test samples, dealt round-robin to the devices
+
+  // Split and exits.
+  int split_after = 1;              ///< layer k: the device runs junctions 1..k; 0 = full offload, L = edge only
+  std::vector<int> device_exits;    ///< hidden layers (<= split_after) whose exit heads the device evaluates
+  Criterion criterion = Criterion::max_softmax;
+  double threshold = 0.9;
+
+  // Transmitted activation.
+  Encoding encoding = Encoding::fp32;
+  int header_bytes = 40;            ///< per message (e.g. IPv4 20 + UDP 8 + application 12)
+  int reply_bytes = 4;              ///< payload of the answer (the class index) sent back
+
+  // Platform.
+  ComputeProfile device;
+  int device_count = 1;
+  int device_pstate = 0;
+  NetworkProfile network;
+  bool shared_medium = true;        ///< all devices share one uplink and one downlink (else one pair each)
+  ComputeProfile server;
+  int server_workers = 1;           ///< requests the server runs at once (one core each)
+  int server_pstate = 0;
+
+  // Workload.
+  Arrival arrival = Arrival::periodic;
+  double period_s = 0.1;            ///< periodic
+  double rate_per_s = 10.0;         ///< poisson
+  double think_time_s = 0.0;        ///< closed_loop: pause between an answer and the next request
+
+  // SimGrid.
+  std::string network_model = "CM02"; ///< "CM02" (no cross-traffic: profile numbers mean what they say) or "LV08"
+  bool crosstraffic = false;
+};
+
+/// Reads and validates a scenario file; every problem is an InputError "<file>: <json path>: <what is valid>".
+Scenario load_scenario(const std::string& file);
+/// Same from an already parsed document (file is used for messages and relative model paths).
+Scenario scenario_from_json(const nlohmann::json& j, const std::string& file);
+
+/// Checks what needs the model: split_after <= depth, device exits exist in the model and are <= split_after,
+/// threshold in its criterion's range for the model's class count. Errors name the scenario file and JSON path.
+void check_against_model(const Scenario& s, const NetworkSpec& model);
+
+/// The resolved scenario (profiles expanded, defaults filled): loading it again gives the same Scenario.
+nlohmann::json to_json(const Scenario& s);
+
+} // namespace scee

@@ -1,0 +1,241 @@
+// Simulation against closed forms: one device without contention under CM02 gives exactly compute = MACs / rate,
+// transfer = latency + bytes / bandwidth, energy = power x time. Each case creates one SimGrid engine, so each
+// runs in its own process (doctest_discover_tests).
+#include "encoding.hpp"
+#include "metrics.hpp"
+#include "radio.hpp"
+#include "simulation.hpp"
+
+#include <cmath>
+#include "rng.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace scee;
+
+namespace {
+
+ComputeProfile compute(const std::string& kind, double rate, double idle_w, double active_w)
+{
+  ComputeProfile p;
+  p.name = kind == "device" ? "test-device" : "test-server";
+  p.kind = kind;
+  p.pstates = {{rate, idle_w, active_w}};
+  p.memory_bytes = 1 << 20;
+  return p;
+}
+
+Scenario base_scenario()
+{
+  Scenario s;
+  s.name = "closed-form";
+  s.dataset = "synthetic";
+  s.samples = 12;
+  s.split_after = 1;
+  s.device_exits = {1};
+  s.criterion = Criterion::max_softmax;
+  s.threshold = 0.5;
+  s.encoding = Encoding::fp32;
+  s.header_bytes = 40;
+  s.reply_bytes = 4;
+  s.device = compute("device", 2e6, 0.5, 2.0); // 2 MMAC/s: compute times in the ms range
+  s.server = compute("server", 1e9, 10.0, 30.0);
+  s.network.name = "test-net";
+  s.network.uplink_bandwidth_bps = 250e3;
+  s.network.downlink_bandwidth_bps = 1e6;
+  s.network.latency_s = 0.005;
+  s.network.radio = {0.1, 2e-8, 0.05, 1e-8, 0.001, 0.0, 0.0, 0.0, 0.0};
+  s.arrival = Arrival::periodic;
+  s.period_s = 1.0; // far longer than one inference: no queueing
+  return s;
+}
+
+Network small_network()
+{
+  NetworkSpec spec{{800, 40, 40, 10}, {2, 9, 10}, {{1, 10}}, 3};
+  Network net(spec);
+  net.initialise(5, 0.1, true);
+  return net;
+}
+
+Dataset synthetic(int count)
+{
+  Dataset d;
+  d.name = "synthetic";
+  d.image_pixels = 784;
+  d.input_width = 800;
+  d.x = Eigen::MatrixXf::Zero(800, count);
+  Rng rng(11);
+  for (int i = 0; i < count; ++i) {
+    for (int p = 0; p < 784; ++p)
+      d.x(p, i) = float(rng.uniform());
+    d.labels.push_back(std::uint8_t(i % 10));
+  }
+  return d;
+}
+
+void check_close(double got, double want)
+{
+  CHECK(std::abs(got - want) <= 1e-9 * std::max(1.0, std::abs(want)));
+}
+
+} // namespace
+
+TEST_CASE("simulation: one device, no contention, matches the closed form per sample")
+{
+  Scenario s = base_scenario();
+  const Network net = small_network();
+  const Dataset data = synthetic(s.samples);
+  // Threshold at the median exit confidence, so that both paths (exit and offload) are exercised.
+  std::vector<double> conf;
+  for (int i = 0; i < s.samples; ++i)
+    conf.push_back(confidence(net.exit_logits(0, net.forward_range(0, 1, data.x.col(i))).data(), 10).max_prob);
+  s.threshold = percentile(conf, 0.5);
+  const SimulationResult r = simulate(s, net, data);
+  REQUIRE(r.samples.size() == std::size_t(s.samples));
+
+  const double rate = s.device.pstates[0].rate_macs_per_s;
+  const double head_s = double(net.cost(0, 1).macs + net.exit_head(0).cost().macs) / rate;
+  const std::int64_t up_bytes = s.header_bytes + payload_bytes(40, Encoding::fp32);
+  const std::int64_t down_bytes = s.header_bytes + s.reply_bytes;
+  const double up_s = s.network.latency_s + double(up_bytes) * 8 / s.network.uplink_bandwidth_bps;
+  const double server_s = double(net.cost(1, 3).macs) / s.server.pstates[0].rate_macs_per_s;
+  const double down_s = s.network.latency_s + double(down_bytes) * 8 / s.network.downlink_bandwidth_bps;
+  int offloaded = 0, exited = 0;
+  double busy = 0;
+  for (const auto& x : r.samples) {
+    CAPTURE(x.sample);
+    check_close(x.arrival_s, 1.0 * x.sample);
+    check_close(x.start_s, x.arrival_s);
+    check_close(x.edge_compute_s, head_s);
+    check_close(x.edge_compute_energy_j, head_s * 2.0);
+    busy += head_s;
+    // The prediction is the executed network's.
+    Activations h = net.forward_range(0, 1, data.x.col(x.sample));
+    const Confidence exit_conf = confidence(net.exit_logits(0, h).data(), 10);
+    if (exit_conf.max_prob >= s.threshold) {
+      ++exited;
+      CHECK(x.answered_by == AnsweredBy::edge_exit);
+      CHECK(x.prediction == exit_conf.prediction);
+      CHECK(x.bytes_up == 0);
+      check_close(x.latency_s(), head_s);
+    } else {
+      ++offloaded;
+      CHECK(x.answered_by == AnsweredBy::server);
+      CHECK(x.prediction == confidence(net.forward_range(1, 3, h).data(), 10).prediction);
+      CHECK(x.bytes_up == up_bytes);
+      CHECK(x.bytes_down == down_bytes);
+      check_close(x.uplink_s, up_s);
+      check_close(x.response_wait_s, server_s + down_s);
+      check_close(x.latency_s(), head_s + up_s + server_s + down_s);
+      const double radio = 0.1 * up_s + 2e-8 * 8.0 * double(up_bytes) + 0.05 * (server_s + down_s) +
+                           1e-8 * 8.0 * double(down_bytes);
+      check_close(x.radio_energy_j, radio);
+    }
+  }
+  CHECK(exited > 0);   // the synthetic case exercises both paths
+  CHECK(offloaded > 0);
+  // Host energy plugin: idle power outside compute, active power during it, until the last answer.
+  check_close(r.device_energy_j, 0.5 * (r.end_s - busy) + 2.0 * busy);
+  check_close(r.device_compute_energy_j, 2.0 * busy);
+  check_close(r.server_energy_j, 10.0 * (r.end_s - offloaded * server_s) + 30.0 * offloaded * server_s);
+}
+
+TEST_CASE("simulation: split 0 sends the encoded input, edge-only sends nothing")
+{
+  Scenario s = base_scenario();
+  s.device_exits.clear();
+  s.split_after = 0;
+  s.encoding = Encoding::int8;
+  const Network net = small_network();
+  const Dataset data = synthetic(s.samples);
+  const SimulationResult r = simulate(s, net, data);
+  for (const auto& x : r.samples) {
+    CHECK(x.answered_by == AnsweredBy::server);
+    CHECK(x.bytes_up == s.header_bytes + 800 + 4); // int8 values and an fp32 scale
+    CHECK(x.edge_macs == 0);
+    CHECK(x.server_macs == net.cost(0, 3).macs);
+  }
+}
+
+TEST_CASE("simulation: edge only sends nothing and answers with the final output")
+{
+  Scenario s = base_scenario();
+  s.device_exits.clear();
+  s.split_after = 3;
+  const Network net = small_network();
+  const Dataset data = synthetic(s.samples);
+  const SimulationResult r = simulate(s, net, data);
+  for (const auto& x : r.samples) {
+    CHECK(x.answered_by == AnsweredBy::edge_final);
+    CHECK(x.bytes_up == 0);
+    CHECK(x.server_macs == 0);
+    CHECK(x.prediction == confidence(net.forward_range(0, 3, data.x.col(x.sample)).data(), 10).prediction);
+  }
+  CHECK(r.server_energy_j == doctest::Approx(10.0 * r.end_s).epsilon(1e-12));
+}
+
+TEST_CASE("simulation: two devices sharing one uplink split its bandwidth")
+{
+  Scenario s = base_scenario();
+  s.device_exits.clear();
+  s.device_count = 2;
+  s.server_workers = 2;
+  s.arrival = Arrival::closed_loop; // both devices start at 0 and send at the same instant
+  s.samples = 2;
+  const Network net = small_network();
+  const Dataset data = synthetic(s.samples);
+  const SimulationResult r = simulate(s, net, data);
+  const double bytes = double(s.header_bytes + payload_bytes(40, Encoding::fp32));
+  const double alone = s.network.latency_s + bytes * 8 / s.network.uplink_bandwidth_bps;
+  const double shared = s.network.latency_s + 2 * bytes * 8 / s.network.uplink_bandwidth_bps;
+  for (const auto& x : r.samples) {
+    CHECK(x.uplink_s > alone);
+    check_close(x.uplink_s, shared);
+  }
+}
+
+TEST_CASE("radio meter: promotion, tail and idle follow the transfers")
+{
+  RadioModel m{1.0, 0.0, 0.5, 0.0, 0.01, 0.2, 1.2, 3.0, 0.8};
+  RadioMeter r(m);
+  CHECK(r.promotion_needed(1.0) == 0.2); // idle at start
+  r.promotion(1.0, 1.2);
+  r.transmit(1.2, 1.7, 1000);
+  r.receive(1.7, 2.0, 100);
+  CHECK(r.promotion_needed(4.0) == 0.0); // inside the 3 s tail
+  CHECK(r.promotion_needed(5.5) == 0.2); // tail over
+  r.transmit(4.0, 4.5, 1000);            // in the tail: 2 s of tail paid, no promotion
+  r.finish(10.0);                        // last tail 3 s paid, then idle 4.5+3 .. 10
+  const auto& e = r.energy();
+  CHECK(e.promotion_j == doctest::Approx(0.24));
+  CHECK(e.tx_j == doctest::Approx(1.0));
+  CHECK(e.rx_j == doctest::Approx(0.15));
+  CHECK(e.tail_j == doctest::Approx(0.8 * (2.0 + 3.0)));
+  CHECK(e.idle_j == doctest::Approx(0.01 * (1.0 + 2.5)));
+}
+
+TEST_CASE("encoding: sizes and precision of fp32, fp16 and int8")
+{
+  Activations a(5, 1);
+  a << 0.0f, 1.0f, 0.1f, 2.5f, 1000.1f;
+  CHECK(payload_bytes(40, Encoding::fp32) == 160);
+  CHECK(payload_bytes(40, Encoding::fp16) == 80);
+  CHECK(payload_bytes(40, Encoding::int8) == 44);
+  CHECK(encode(a, Encoding::fp32).decoded == a);
+  const auto h = encode(a, Encoding::fp16).decoded;
+  CHECK(h(1, 0) == 1.0f);
+  CHECK(h(2, 0) == doctest::Approx(0.1).epsilon(1e-3));
+  CHECK(h(2, 0) != 0.1f);
+  const auto q = encode(a, Encoding::int8).decoded;
+  CHECK(q(4, 0) == doctest::Approx(1000.1).epsilon(1e-6));
+  CHECK(std::abs(q(1, 0) - 1.0f) <= 1000.1f / 127 / 2 + 1e-4);
+}
+
+TEST_CASE("metrics: nearest-rank percentiles")
+{
+  CHECK(percentile({5, 1, 4, 2, 3}, 0.5) == 3);
+  CHECK(percentile({5, 1, 4, 2, 3}, 0.95) == 5);
+  CHECK(percentile({5, 1, 4, 2, 3}, 0.2) == 1);
+  CHECK(percentile({7}, 0.99) == 7);
+}

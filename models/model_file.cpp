@@ -110,6 +110,9 @@ void save_model(const std::string& path, const ModelFile& model)
                            {"training", to_json(model.training)},
                            {"results", model.results},
                            {"tensors", table}};
+  // Refuse to write a file that load_model would refuse (e.g. a seed beyond the 2^53 that JSON readers keep exact).
+  network_spec_from_json(header["network"], path, "$.network");
+  train_config_from_json(header["training"], path, "$.training");
   const std::string text = header.dump();
   std::string out(model_magic, 8);
   put(out, model_format_version);
@@ -158,7 +161,7 @@ ModelFile load_model(const std::string& path)
         throw InputError(fmt::format("{}: tensor {} is missing", path, name));
       const auto off = it->second.at("offset").get<std::size_t>();
       const auto n = it->second.at("bytes").get<std::size_t>();
-      if (n != std::size_t(count) * 4 || off + n > payload_bytes)
+      if (n != std::size_t(count) * 4 || off > payload_bytes || n > payload_bytes - off) // no off + n: it can wrap
         throw InputError(fmt::format("{}: tensor {} has {} bytes at offset {}, expected {} within {} payload bytes",
                                      path, name, n, off, count * 4, payload_bytes));
       return bytes.data() + payload + off;

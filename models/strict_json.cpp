@@ -24,6 +24,11 @@ nlohmann::json read_json_file(const std::string& path)
     std::string what = e.what();
     const auto cut = what.find("parse error");
     throw InputError(fmt::format("{}: not valid JSON: {}", path, cut == std::string::npos ? what : what.substr(cut)));
+  } catch (const nlohmann::json::exception& e) { // e.g. a number too large for a double (1e999)
+    std::string what = e.what();
+    if (const auto cut = what.find("] "); cut != std::string::npos)
+      what = what.substr(cut + 2); // drop nlohmann's "[json.exception.out_of_range.406] " prefix
+    throw InputError(fmt::format("{}: not valid JSON: {}", path, what));
   }
 }
 

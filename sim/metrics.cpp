@@ -134,12 +134,12 @@ static std::string csv_cell(const nlohmann::ordered_json& v)
 
 std::string summary_csv(const nlohmann::ordered_json& summary)
 {
-  std::string head, row;
+  std::vector<std::string> head, row;
   for (const auto& [key, value] : summary.items()) {
-    head += (head.empty() ? "" : ",") + key;
-    row += (row.empty() ? "" : ",") + csv_cell(value);
+    head.push_back(key);
+    row.push_back(csv_cell(value));
   }
-  return head + "\n" + row + "\n";
+  return fmt::format("{}\n{}\n", fmt::join(head, ","), fmt::join(row, ","));
 }
 
 std::string trace_csv(const SimulationResult& r)

@@ -39,8 +39,8 @@ std::vector<std::string> read_sources(Fields& f)
 {
   const auto& v = f.raw("sources");
   if (!v.is_array() || v.empty())
-    f.fail("sources", fmt::format("must be a non-empty array of strings (where each number comes from), got {}",
-                                  brief(v)));
+    f.fail("sources",
+           fmt::format("must be a non-empty array of strings (where each number comes from), got {}", brief(v)));
   std::vector<std::string> out;
   for (std::size_t i = 0; i < v.size(); ++i) {
     if (!v[i].is_string() || v[i].get<std::string>().empty())
@@ -119,8 +119,8 @@ NetworkProfile network_profile_from_json(const nlohmann::json& j, const std::str
       f.fail("duty_cycle", fmt::format("must be a fraction in (0, 1] (1 = no limit), got {}", p.duty_cycle));
   }
   Fields r = f.object("radio");
-  only_keys(r, {"tx_power_w", "tx_power_w_per_bps", "rx_power_w", "rx_power_w_per_bps", "idle_power_w",
-                "promotion_s", "promotion_power_w", "tail_s", "tail_power_w"});
+  only_keys(r, {"tx_power_w", "tx_power_w_per_bps", "rx_power_w", "rx_power_w_per_bps", "idle_power_w", "promotion_s",
+                "promotion_power_w", "tail_s", "tail_power_w"});
   auto& m = p.radio;
   m.tx_power_w = r.number("tx_power_w", 0, inf);
   m.tx_power_w_per_bps = r.number("tx_power_w_per_bps", 0, inf);
@@ -148,9 +148,10 @@ std::vector<std::string> builtin_profile_names(const std::string& kind)
   const fs::path dir = fs::path(profile_dir()) / folder_of(kind);
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
-    throw InputError(fmt::format("{}: the directory of built-in {} profiles does not exist (set SCEE_PROFILE_DIR "
-                                 "to a folder with devices/, servers/ and networks/)",
-                                 dir.string(), kind));
+    throw InputError(fmt::format("{}: the directory of built-in {} profiles does not exist ({}; SCEE_PROFILE_DIR "
+                                 "must name a folder with devices/, servers/ and networks/)",
+                                 dir.string(), kind,
+                                 std::getenv("SCEE_PROFILE_DIR") ? "from SCEE_PROFILE_DIR" : "the source tree's"));
   std::vector<std::string> names;
   for (const auto& entry : fs::directory_iterator(dir))
     if (entry.is_regular_file() && entry.path().extension() == ".json")
@@ -164,19 +165,16 @@ nlohmann::json builtin_profile_json(const std::string& kind, const std::string& 
 {
   const auto names = builtin_profile_names(kind);
   if (std::find(names.begin(), names.end(), name) == names.end())
-    Fields::fail_at(file, path, fmt::format("unknown {} profile \"{}\"; built-in: {}", kind, name,
-                                            names.empty() ? std::string("(none)") : fmt::format("{}", fmt::join(names, ", "))));
+    Fields::fail_at(file, path,
+                    fmt::format("unknown {} profile \"{}\"; built-in: {}", kind, name,
+                                names.empty() ? std::string("(none)") : fmt::format("{}", fmt::join(names, ", "))));
   const std::string profile_file = builtin_profile_file(kind, name);
-  nlohmann::json j;
-  try {
-    j = read_json_file(profile_file);
-  } catch (const nlohmann::json::exception& e) { // e.g. a number too large for a double
-    throw InputError(fmt::format("{}: not valid JSON: {}", profile_file, e.what()));
-  }
+  const nlohmann::json j = read_json_file(profile_file);
   // The file name is the profile's name: a built-in whose "name" differs would be found under one name and
   // reported under another.
   if (j.is_object() && j.contains("name") && j["name"] != name)
-    Fields::fail_at(profile_file, "$.name", fmt::format("must equal the file name \"{}\", got {}", name, brief(j["name"])));
+    Fields::fail_at(profile_file, "$.name",
+                    fmt::format("must equal the file name \"{}\", got {}", name, brief(j["name"])));
   return j;
 }
 

@@ -73,19 +73,19 @@ void print_network()
     const NetworkProfile p = network_profile_from_json(builtin_profile_json("network", name, file, "$"), file, "$");
     const auto& r = p.radio;
     auto per_bps = [](double v) { return v > 0 ? num(v) : std::string("-"); };
-    fmt::print(fmt::runtime(row), p.name, num(p.uplink_bandwidth_bps), num(p.downlink_bandwidth_bps),
-               num(p.latency_s), p.max_payload_bytes == 0 ? std::string("-") : std::to_string(p.max_payload_bytes),
-               num(p.duty_cycle), num(r.tx_power_w), per_bps(r.tx_power_w_per_bps), num(r.rx_power_w),
-               per_bps(r.rx_power_w_per_bps), num(r.promotion_s) + " / " + num(r.promotion_power_w),
-               num(r.tail_s) + " / " + num(r.tail_power_w), p.confidence, p.description);
+    fmt::print(fmt::runtime(row), p.name, num(p.uplink_bandwidth_bps), num(p.downlink_bandwidth_bps), num(p.latency_s),
+               p.max_payload_bytes == 0 ? std::string("-") : std::to_string(p.max_payload_bytes), num(p.duty_cycle),
+               num(r.tx_power_w), per_bps(r.tx_power_w_per_bps), num(r.rx_power_w), per_bps(r.rx_power_w_per_bps),
+               num(r.promotion_s) + " / " + num(r.promotion_power_w), num(r.tail_s) + " / " + num(r.tail_power_w),
+               p.confidence, p.description);
   }
 }
 
 int run_profiles(const ProfilesOptions& o)
 {
   // Sorted by kind, then name (builtin_profile_names is sorted).
-  const std::vector<std::string> kinds = o.kind.empty() ? std::vector<std::string>{"device", "network", "server"}
-                                                        : std::vector<std::string>{o.kind};
+  const std::vector<std::string> kinds =
+      o.kind.empty() ? std::vector<std::string>{"device", "network", "server"} : std::vector<std::string>{o.kind};
   if (o.json) {
     nlohmann::json all = nlohmann::json::array();
     for (const auto& kind : kinds)

@@ -16,9 +16,12 @@ namespace scee {
 std::string to_string(Encoding e)
 {
   switch (e) {
-  case Encoding::fp32: return "fp32";
-  case Encoding::fp16: return "fp16";
-  case Encoding::int8: return "int8";
+  case Encoding::fp32:
+    return "fp32";
+  case Encoding::fp16:
+    return "fp16";
+  case Encoding::int8:
+    return "int8";
   }
   return "?";
 }
@@ -26,9 +29,12 @@ std::string to_string(Encoding e)
 int value_bytes(Encoding e)
 {
   switch (e) {
-  case Encoding::fp32: return 4;
-  case Encoding::fp16: return 2;
-  case Encoding::int8: return 1;
+  case Encoding::fp32:
+    return 4;
+  case Encoding::fp16:
+    return 2;
+  case Encoding::int8:
+    return 1;
   }
   return 4;
 }
@@ -36,9 +42,12 @@ int value_bytes(Encoding e)
 std::string to_string(Arrival a)
 {
   switch (a) {
-  case Arrival::periodic: return "periodic";
-  case Arrival::poisson: return "poisson";
-  case Arrival::closed_loop: return "closed_loop";
+  case Arrival::periodic:
+    return "periodic";
+  case Arrival::poisson:
+    return "poisson";
+  case Arrival::closed_loop:
+    return "closed_loop";
   }
   return "?";
 }
@@ -121,9 +130,9 @@ bool from_patch(const nlohmann::json& patch, const std::vector<Segment>& path)
 
 /// Where a profile came from, for messages.
 struct ProfileOrigin {
-  std::string file, path;           ///< the profile object: the scenario's inline object or a built-in's file
-  std::string scenario_file;        ///< for the override
-  std::string override_path;        ///< empty without an override
+  std::string file, path;    ///< the profile object: the scenario's inline object or a built-in's file
+  std::string scenario_file; ///< for the override
+  std::string override_path; ///< empty without an override
   const nlohmann::json* patch = nullptr;
 };
 
@@ -148,8 +157,7 @@ struct ProfileOrigin {
 }
 
 /// Reads "profile" (and "override") of a devices/network/server section and validates the merged profile.
-template <class Profile, class Parse>
-Profile resolve_profile(Fields& section, const std::string& kind, Parse parse)
+template <class Profile, class Parse> Profile resolve_profile(Fields& section, const std::string& kind, Parse parse)
 {
   const auto& v = section.raw("profile");
   nlohmann::json merged;
@@ -244,8 +252,8 @@ void read_dataset(Fields& f, Scenario& s)
   if (d.has("name")) {
     const auto& v = d.raw("name");
     const auto& names = dataset_names();
-    if (!v.is_string() || (!v.get<std::string>().empty() &&
-                           std::find(names.begin(), names.end(), v.get<std::string>()) == names.end()))
+    if (!v.is_string() ||
+        (!v.get<std::string>().empty() && std::find(names.begin(), names.end(), v.get<std::string>()) == names.end()))
       d.fail("name", fmt::format("must be one of \"{}\" or \"\" (the model's dataset), got {}",
                                  fmt::join(names, "\", \""), brief(v)));
     s.dataset = v.get<std::string>();
@@ -275,9 +283,9 @@ void read_split(Fields& f, Scenario& s)
   s.criterion = parse_criterion(sp.text("criterion", {"max_softmax", "entropy", "margin"}, "max_softmax"));
   s.threshold = sp.number("threshold", 0, inf, s.threshold);
   if (s.criterion != Criterion::entropy && s.threshold > 1)
-    sp.fail("threshold", fmt::format("for criterion \"{}\" must be a number in [0, 1] (a probability{}), got {}",
-                                     to_string(s.criterion), s.criterion == Criterion::margin ? " difference" : "",
-                                     s.threshold));
+    sp.fail("threshold",
+            fmt::format("for criterion \"{}\" must be a number in [0, 1] (a probability{}), got {}",
+                        to_string(s.criterion), s.criterion == Criterion::margin ? " difference" : "", s.threshold));
 }
 
 void read_encoding(Fields& f, Scenario& s)
@@ -379,18 +387,7 @@ Scenario scenario_from_json(const nlohmann::json& j, const std::string& file)
 
 Scenario load_scenario(const std::string& file)
 {
-  nlohmann::json j;
-  try {
-    j = read_json_file(file);
-  } catch (const nlohmann::json::exception& e) {
-    // read_json_file turns syntax errors into InputError; a number too large for a double (1e999) is an
-    // out_of_range exception instead.
-    std::string what = e.what();
-    if (const auto cut = what.find("] "); cut != std::string::npos)
-      what = what.substr(cut + 2);
-    throw InputError(fmt::format("{}: not valid JSON: {}", file, what));
-  }
-  return scenario_from_json(j, file);
+  return scenario_from_json(read_json_file(file), file);
 }
 
 void check_against_model(const Scenario& s, const NetworkSpec& model)
@@ -404,10 +401,9 @@ void check_against_model(const Scenario& s, const NetworkSpec& model)
   for (const auto& e : model.exits)
     heads.push_back(e.after_layer);
   std::sort(heads.begin(), heads.end());
-  const std::string has_heads =
-      heads.empty() ? std::string("the model has no exit heads")
-                    : fmt::format("the model has exit heads after layer{} {}", heads.size() == 1 ? "" : "s",
-                                  fmt::join(heads, ", "));
+  const std::string has_heads = heads.empty() ? std::string("the model has no exit heads")
+                                              : fmt::format("the model has exit heads after layer{} {}",
+                                                            heads.size() == 1 ? "" : "s", fmt::join(heads, ", "));
   for (std::size_t i = 0; i < s.device_exits.size(); ++i) {
     const int layer = s.device_exits[i];
     const std::string at = fmt::format("$.split.exits[{}]", i);
@@ -438,9 +434,15 @@ nlohmann::json to_json(const Scenario& s)
   }
   nlohmann::json workload{{"arrival", to_string(s.arrival)}};
   switch (s.arrival) {
-  case Arrival::periodic: workload["period_s"] = s.period_s; break;
-  case Arrival::poisson: workload["rate_per_s"] = s.rate_per_s; break;
-  case Arrival::closed_loop: workload["think_time_s"] = s.think_time_s; break;
+  case Arrival::periodic:
+    workload["period_s"] = s.period_s;
+    break;
+  case Arrival::poisson:
+    workload["rate_per_s"] = s.rate_per_s;
+    break;
+  case Arrival::closed_loop:
+    workload["think_time_s"] = s.think_time_s;
+    break;
   }
   return {{"name", s.name},
           {"seed", s.seed},

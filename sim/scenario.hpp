@@ -26,7 +26,7 @@ std::string to_string(Arrival a);
 struct Scenario {
   std::string file;                 ///< where it was read from (for messages)
   std::string name;                 ///< defaults to the file's stem
-  std::uint64_t seed = 1;           ///< arrivals (Poisson) and, for spec models, training
+  std::uint64_t seed = 1;           ///< Poisson arrivals (a spec model has its own connectivity and training seeds)
 
   // Model: a trained model file, or a spec trained once and cached.
   std::optional<std::string> model_file;

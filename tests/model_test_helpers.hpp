@@ -8,6 +8,7 @@
 #include "sparse_linear.hpp"
 
 #include <atomic>
+#include <cstring>
 #include <filesystem>
 #include <string>
 

@@ -15,8 +15,7 @@ namespace fs = std::filesystem;
 namespace {
 
 /// The InputError message of `f`, or "" if it does not throw.
-template <class F>
-std::string error_of(F&& f)
+template <class F> std::string error_of(F&& f)
 {
   try {
     f();
@@ -124,8 +123,9 @@ TEST_CASE("an unknown profile name is refused, naming where it was written and l
   const auto net = error_of([] { builtin_profile_json("network", "wlan", "s.json", "$.network.profile"); });
   CHECK(net.find("s.json: $.network.profile: unknown network profile \"wlan\"; built-in: ble5, ") == 0);
   // Names are looked up, never used as paths.
-  CHECK(error_of([] { builtin_profile_json("server", "../devices/rpi4", "s.json", "$.server.profile"); })
-            .find("unknown server profile") != std::string::npos);
+  CHECK(error_of([] {
+          builtin_profile_json("server", "../devices/rpi4", "s.json", "$.server.profile");
+        }).find("unknown server profile") != std::string::npos);
 }
 
 TEST_CASE("bad compute profiles are refused with the file and JSON path")

@@ -46,8 +46,7 @@ struct TempDir {
 };
 
 /// The InputError message of `f`, or "" if it does not throw.
-template <class F>
-std::string error_of(F&& f)
+template <class F> std::string error_of(F&& f)
 {
   try {
     f();
@@ -221,8 +220,9 @@ TEST_CASE("an inline profile object is used as it is")
   board["notes"] = "n";
   board["pstates"][0]["rate_macs_per_s"] = -1;
   j["devices"] = {{"profile", board}};
-  CHECK(error_of([&] { load_scenario(dir.write("inline.json", j)); })
-            .find("inline.json: $.devices.profile.pstates[0].rate_macs_per_s: must be a number > 0, got -1") !=
+  CHECK(error_of([&] {
+          load_scenario(dir.write("inline.json", j));
+        }).find("inline.json: $.devices.profile.pstates[0].rate_macs_per_s: must be a number > 0, got -1") !=
         std::string::npos);
 }
 
@@ -249,24 +249,25 @@ TEST_CASE("an override is merged over the profile, and its errors point into the
   };
   CHECK(error_with("network", {{"profile", "wifi"}, {"override", {{"latency_s", -1}}}}) ==
         file + ": $.network.override.latency_s: must be a number >= 0, got -1");
-  CHECK(error_with("network", {{"profile", "wifi"}, {"override", {{"radio", {{"rx_power_w", "x"}}}}}}).find(
-            file + ": $.network.override.radio.rx_power_w: must be a number >= 0") == 0);
-  CHECK(error_with("network", {{"profile", "wifi"}, {"override", {{"latency", 1}}}}).find(
-            file + ": $.network.override.latency: unknown key") == 0);
+  CHECK(error_with("network", {{"profile", "wifi"}, {"override", {{"radio", {{"rx_power_w", "x"}}}}}})
+            .find(file + ": $.network.override.radio.rx_power_w: must be a number >= 0") == 0);
+  CHECK(error_with("network", {{"profile", "wifi"}, {"override", {{"latency", 1}}}})
+            .find(file + ": $.network.override.latency: unknown key") == 0);
   // Arrays are replaced whole by a merge patch, so errors inside them are the override's.
   CHECK(error_with("devices", {{"profile", "rpi4"},
-                               {"override", {{"pstates", {{{"rate_macs_per_s", 0}, {"idle_power_w", 1},
-                                                           {"active_power_w", 2}}}}}}})
+                               {"override",
+                                {{"pstates", {{{"rate_macs_per_s", 0}, {"idle_power_w", 1}, {"active_power_w", 2}}}}}}})
             .find(file + ": $.devices.override.pstates[0].rate_macs_per_s: must be a number > 0, got 0") == 0);
   // null deletes a key: the missing key is the override's doing.
   CHECK(error_with("devices", {{"profile", "rpi4"}, {"override", {{"memory_bytes", nullptr}}}}) ==
         file + ": $.devices.override: missing required key \"memory_bytes\"");
-  CHECK(error_with("server", {{"profile", "x86_core"}, {"override", {{"kind", "device"}}}}).find(
-            file + ": $.server.override.kind: must be one of \"server\"") == 0);
-  CHECK(error_with("server", {{"profile", "x86_core"}, {"override", 3}}).find(
-            file + ": $.server.override: must be a JSON object") == 0);
-  CHECK(error_with("server", {{"profile", 3}}).find(file + ": $.server.profile: must be the name of a built-in "
-                                                           "server profile (one of ") == 0);
+  CHECK(error_with("server", {{"profile", "x86_core"}, {"override", {{"kind", "device"}}}})
+            .find(file + ": $.server.override.kind: must be one of \"server\"") == 0);
+  CHECK(error_with("server", {{"profile", "x86_core"}, {"override", 3}})
+            .find(file + ": $.server.override: must be a JSON object") == 0);
+  CHECK(error_with("server", {{"profile", 3}})
+            .find(file + ": $.server.profile: must be the name of a built-in "
+                         "server profile (one of ") == 0);
   // An override can also patch an inline profile; errors in keys it did not touch point into the inline profile.
   json inline_wifi = read_json_file(builtin_profile_file("network", "wifi"));
   inline_wifi["uplink_bandwidth_bps"] = 0;
@@ -294,8 +295,9 @@ TEST_CASE("an invalid built-in profile is reported in its own file")
   j["devices"]["override"] = {{"pstates", {{{"rate_macs_per_s", 1e9}, {"idle_power_w", 1}, {"active_power_w", 2}}}}};
   CHECK(load_scenario(dir.write("s.json", j)).device.pstates[0].active_power_w == 2);
   j["devices"] = {{"profile", "misnamed"}};
-  CHECK(error_of([&] { load_scenario(dir.write("s.json", j)); })
-            .find("misnamed.json: $.name: must equal the file name \"misnamed\", got \"rpi4\"") != std::string::npos);
+  CHECK(error_of([&] {
+          load_scenario(dir.write("s.json", j));
+        }).find("misnamed.json: $.name: must equal the file name \"misnamed\", got \"rpi4\"") != std::string::npos);
   j["devices"] = {{"profile", "rpi4"}};
   CHECK(error_of([&] { load_scenario(dir.write("s.json", j)); }) ==
         file + ": $.devices.profile: unknown device profile \"rpi4\"; built-in: bad, misnamed");
@@ -387,8 +389,7 @@ TEST_CASE("invalid scenarios: one line naming the file and the JSON path")
   expect(with("split", {{"after_layer", 1}, {"threshold", 1e308}}), "$.split.threshold", "must be a number in [0, 1]");
   expect(with("split", {{"after_layer", 1}, {"threshold", -0.5}}), "$.split.threshold", "must be a number >= 0");
   expect(with("split", {{"after_layer", 2}, {"exits", {1, 2, 1}}}), "$.split.exits[2]", "layer 1 is listed twice");
-  expect(with("split", {{"after_layer", 1}, {"exits", {2}}}), "$.split.exits[0]",
-         "must be <= split.after_layer (1)");
+  expect(with("split", {{"after_layer", 1}, {"exits", {2}}}), "$.split.exits[0]", "must be <= split.after_layer (1)");
   expect(with("split", {{"after_layer", 1}, {"exits", {0}}}), "$.split.exits[0]", "must be an integer in [1, ");
   expect(with("split", {{"after_layer", 1}, {"exits", 1}}), "$.split.exits", "must be an array of integers");
   expect(with2("devices", "profile", "rpi9"), "$.devices.profile",
@@ -438,17 +439,22 @@ TEST_CASE("check_against_model: split point, exit heads and the entropy bound")
   CHECK_NOTHROW(check_against_model(scenario({{"after_layer", 0}}), model));
   CHECK_NOTHROW(
       check_against_model(scenario({{"after_layer", 2}, {"criterion", "entropy"}, {"threshold", 2.3}}), model));
-  CHECK(error_of([&] { check_against_model(scenario({{"after_layer", 4}}), model); }) ==
-        file + ": $.split.after_layer: must be in 0..3 for this model (3 layers; 0 = full offload, 3 = edge only), "
-               "got 4");
-  CHECK(error_of([&] { check_against_model(scenario({{"after_layer", 2}, {"exits", {1, 2}}}), model); }) ==
-        file + ": $.split.exits[1]: no exit head after layer 2; the model has exit heads after layer 1");
+  CHECK(error_of([&] {
+          check_against_model(scenario({{"after_layer", 4}}), model);
+        }) == file +
+                  ": $.split.after_layer: must be in 0..3 for this model (3 layers; 0 = full offload, 3 = edge only), "
+                  "got 4");
+  CHECK(error_of([&] {
+          check_against_model(scenario({{"after_layer", 2}, {"exits", {1, 2}}}), model);
+        }) == file + ": $.split.exits[1]: no exit head after layer 2; the model has exit heads after layer 1");
   NetworkSpec no_exits = model;
   no_exits.exits.clear();
-  CHECK(error_of([&] { check_against_model(scenario({{"after_layer", 1}, {"exits", {1}}}), no_exits); }) ==
-        file + ": $.split.exits[0]: no exit head after layer 1; the model has no exit heads");
-  const auto msg = error_of(
-      [&] { check_against_model(scenario({{"after_layer", 1}, {"criterion", "entropy"}, {"threshold", 2.4}}), model); });
+  CHECK(error_of([&] {
+          check_against_model(scenario({{"after_layer", 1}, {"exits", {1}}}), no_exits);
+        }) == file + ": $.split.exits[0]: no exit head after layer 1; the model has no exit heads");
+  const auto msg = error_of([&] {
+    check_against_model(scenario({{"after_layer", 1}, {"criterion", "entropy"}, {"threshold", 2.4}}), model);
+  });
   CHECK(msg.find(file + ": $.split.threshold: for criterion \"entropy\" must be in [0, ln(10) = 2.30259]") == 0);
 }
 
@@ -493,8 +499,12 @@ TEST_CASE("to_json gives the resolved scenario, which loads back to the same sce
   json k = minimal();
   k["name"] = "spec run";
   k["seed"] = 7;
-  k["model"] = {{"spec", {{"widths", {800, 40, 40, 10}}, {"fan_outs", {2, 9, 10}}, {"exits", {{{"after_layer", 2}}}}, {"seed", 3},
-                          {"training", {{"epochs", 2}, {"dataset", "fashion-mnist"}, {"exit_loss_weights", {0.5}}}}}}};
+  k["model"] = {{"spec",
+                 {{"widths", {800, 40, 40, 10}},
+                  {"fan_outs", {2, 9, 10}},
+                  {"exits", {{{"after_layer", 2}}}},
+                  {"seed", 3},
+                  {"training", {{"epochs", 2}, {"dataset", "fashion-mnist"}, {"exit_loss_weights", {0.5}}}}}}};
   k["dataset"] = {{"name", "mnist"}, {"samples", 10}};
   k["split"] = {{"after_layer", 2}, {"exits", {2}}, {"criterion", "margin"}, {"threshold", 0.25}};
   k["encoding"] = {{"format", "fp16"}, {"header_bytes", 28}, {"reply_bytes", 1}};
@@ -510,4 +520,28 @@ TEST_CASE("to_json gives the resolved scenario, which loads back to the same sce
   CHECK(t2.model_spec->network == t.model_spec->network);
   CHECK(t2.model_spec->training == t.model_spec->training);
   CHECK(model_hash(*t2.model_spec) == model_hash(*t.model_spec));
+}
+
+TEST_CASE("the shipped scenarios load and round-trip, and the schema is valid JSON")
+{
+  const fs::path dir = fs::path(SCEE_SOURCE_DIR) / "scenarios";
+  const json schema = read_json_file((dir / "scenario.schema.json").string());
+  CHECK(schema["$schema"] == "https://json-schema.org/draft/2020-12/schema");
+  CHECK(schema["$defs"].contains("compute_profile"));
+  CHECK(schema["$defs"].contains("network_profile"));
+  int loaded = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const auto path = entry.path();
+    if (!entry.is_regular_file() || path.extension() != ".json" || path.filename() == "scenario.schema.json")
+      continue;
+    CAPTURE(path.string());
+    Scenario s;
+    REQUIRE_NOTHROW(s = load_scenario(path.string()));
+    const json resolved = to_json(s);
+    CHECK(to_json(scenario_from_json(resolved, s.file)) == resolved);
+    if (s.model_spec)
+      CHECK_NOTHROW(check_against_model(s, s.model_spec->network));
+    ++loaded;
+  }
+  CHECK(loaded >= 1);
 }

@@ -81,6 +81,10 @@ nlohmann::ordered_json summarize(const Scenario& s, const Network& net, const Si
   // Metrics.
   j["samples"] = r.samples.size();
   j["accuracy"] = double(correct) / n;
+  long exited = 0;
+  for (long e : exits)
+    exited += e;
+  j["exit_rate"] = double(exited) / n;
   for (std::size_t e = 0; e < s.device_exits.size(); ++e)
     j[fmt::format("exit_rate_layer_{}", s.device_exits[e])] = double(exits[e]) / n;
   j["edge_final_rate"] = double(edge_final) / n;
@@ -108,7 +112,18 @@ nlohmann::ordered_json summarize(const Scenario& s, const Network& net, const Si
   j["edge_macs_per_inference"] = edge_macs / n;
   j["server_macs_per_inference"] = server_macs / n;
   j["total_macs_per_inference"] = (edge_macs + server_macs) / n;
-  j["model_weights"] = net.cost(0, L).weights;
+  // The whole backbone against the fully connected network of the same widths (the paper's trade-off).
+  NetworkSpec dense_spec = net.spec();
+  dense_spec.fan_outs.assign(dense_spec.widths.begin() + 1, dense_spec.widths.end());
+  dense_spec.exits.clear();
+  const NetworkCost model = net.cost(0, L), dense = Network(dense_spec).cost(0, L);
+  j["model_final_accuracy"] = r.final_output_accuracy;
+  j["model_weights"] = model.weights;
+  j["model_density"] = double(model.weights) / double(dense.weights);
+  j["model_macs"] = model.macs;
+  j["model_storage_bytes"] = model.storage_bytes;
+  j["fc_weights"] = dense.weights;
+  j["fc_storage_bytes"] = dense.storage_bytes;
   j["edge_storage_bytes"] = fp.storage_bytes;
   j["edge_memory_bytes"] = fp.total();
   j["device_memory_bytes"] = s.device.memory_bytes;

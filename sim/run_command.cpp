@@ -1,18 +1,15 @@
 #include "run_command.hpp"
 
-#include "dataset.hpp"
 #include "error.hpp"
 #include "metrics.hpp"
-#include "model_cache.hpp"
 #include "output.hpp"
-#include "progress.hpp"
+#include "runner.hpp"
 #include "scenario.hpp"
 #include "simulation.hpp"
 
 #include <chrono>
 #include <filesystem>
 #include <fmt/format.h>
-#include <memory>
 
 namespace scee {
 
@@ -26,27 +23,10 @@ struct RunOptions {
 int run(const RunOptions& o, const std::string& command_line)
 {
   const auto wall_start = std::chrono::steady_clock::now();
-  Scenario s = load_scenario(o.scenario);
-  const ResolvedModel m = obtain_model(s, o.quiet);
-  const Network& net = m.model.network;
-  check_against_model(s, net.spec());
-  if (s.dataset.empty())
-    s.dataset = m.model.training.dataset;
-  const Dataset data = load_dataset(s.dataset, Split::test, net.spec().widths.front(), s.samples);
-  if (data.count() < s.samples)
-    throw InputError(fmt::format("{}: $.dataset.samples: {} requested but the test split has {}", s.file, s.samples,
-                                 data.count()));
-
-  std::unique_ptr<Progress> bar;
-  if (!o.quiet)
-    bar = std::make_unique<Progress>("simulate");
-  const SimulationResult r = simulate(s, net, data, [&](int done) {
-    if (bar)
-      bar->update(double(done) / data.count(), fmt::format("{}/{} samples", done, data.count()));
-  });
-  if (bar)
-    bar->finish(fmt::format("{} samples, {:.3f} s simulated", data.count(), r.end_s));
-  const auto summary = summarize(s, net, r);
+  const RunOutput run = run_scenario(load_scenario(o.scenario), o.quiet);
+  const Scenario& s = run.scenario;
+  const auto& summary = run.summary;
+  const SimulationResult& r = run.result;
   const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
 
   nlohmann::json manifest = manifest_base(command_line);
@@ -55,10 +35,8 @@ int run(const RunOptions& o, const std::string& command_line)
   manifest["network_model"] = s.network_model;
   manifest["crosstraffic"] = s.crosstraffic;
   manifest["seed"] = s.seed;
-  manifest["model_file"] = m.path;
-  auto header = read_model_header(m.path);
-  header.erase("tensors");
-  manifest["model"] = header;
+  manifest["model_file"] = run.model_path;
+  manifest["model"] = run.model_header;
   manifest["wall_time_s"] = wall_s;
 
   const std::string out = o.out.empty() ? fmt::format("results/{}", s.name) : o.out;
@@ -67,7 +45,7 @@ int run(const RunOptions& o, const std::string& command_line)
   write_file_atomic(out + "/summary.json", summary.dump(2) + "\n");
   write_file_atomic(out + "/manifest.json", manifest.dump(2) + "\n"); // last: its presence marks a complete run
 
-  fmt::print("{}: {} samples on {} x {} over {} to {}, split after layer {}\n", s.name, data.count(), s.device_count,
+  fmt::print("{}: {} samples on {} x {} over {} to {}, split after layer {}\n", s.name, r.samples.size(), s.device_count,
              s.device.name, s.network.name, s.server.name, s.split_after);
   fmt::print("  accuracy {:.2f}%  offload rate {:.1f}%", 100 * summary["accuracy"].get<double>(),
              100 * summary["offload_rate"].get<double>());

@@ -3,6 +3,7 @@
 #include "encoding.hpp"
 #include "error.hpp"
 #include "rng.hpp"
+#include "trainer.hpp"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -302,6 +303,7 @@ SimulationResult simulate(const Scenario& s, const Network& net, const Dataset& 
     result.device_compute_energy_j += c.busy_s[d] * s.device.pstates[s.device_pstate].active_power_w;
   }
   result.server_energy_j = sg_host_get_consumed_energy(server);
+  result.final_output_accuracy = evaluate(net, data).final_accuracy;
   c.server_box->set_receiver(nullptr);
   return result;
 }

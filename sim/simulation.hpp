@@ -51,6 +51,7 @@ struct SimulationResult {
   double server_energy_j = 0;        ///< from the host energy plugin (idle included)
   RadioEnergy radio;                 ///< all devices
   std::vector<double> per_device_energy_j;
+  double final_output_accuracy = 0;  ///< the full network's own accuracy on the same samples (no exits, no split)
 };
 
 /// Runs the scenario on `data` (the test samples to use, already limited) with `net`; `on_sample` (optional) is

@@ -5,6 +5,7 @@
 #include "metrics.hpp"
 #include "radio.hpp"
 #include "simulation.hpp"
+#include "trainer.hpp"
 
 #include <cmath>
 #include "rng.hpp"
@@ -238,4 +239,64 @@ TEST_CASE("metrics: nearest-rank percentiles")
   CHECK(percentile({5, 1, 4, 2, 3}, 0.95) == 5);
   CHECK(percentile({5, 1, 4, 2, 3}, 0.2) == 1);
   CHECK(percentile({7}, 0.99) == 7);
+}
+
+namespace {
+
+/// A network briefly trained on real MNIST, and the first test samples: enough for meaningful accuracies.
+struct Trained {
+  Network net;
+  Dataset test;
+};
+Trained briefly_trained(int samples)
+{
+  NetworkSpec spec{{800, 40, 40, 10}, {2, 9, 10}, {{1, 10}}, 1};
+  Network net(spec);
+  TrainConfig cfg;
+  cfg.epochs = 3;
+  cfg.train_samples = 6000;
+  const Dataset train_set = load_dataset("mnist", Split::train, 800, cfg.train_samples);
+  train(net, cfg, train_set, nullptr);
+  return {net, load_dataset("mnist", Split::test, 800, samples)};
+}
+
+} // namespace
+
+TEST_CASE("simulation: a threshold that never exits offloads everything and scores the final output")
+{
+  const Trained t = briefly_trained(500);
+  Scenario s = base_scenario();
+  s.samples = t.test.count();
+  s.criterion = Criterion::entropy;
+  s.threshold = 0.0; // entropy <= 0 needs a one-hot softmax: never
+  const SimulationResult r = simulate(s, t.net, t.test);
+  long correct = 0;
+  for (const auto& x : r.samples) {
+    CHECK(x.answered_by == AnsweredBy::server);
+    CHECK(x.bytes_up > 0);
+    correct += x.correct();
+  }
+  const Accuracy acc = evaluate(t.net, t.test);
+  CHECK(double(correct) / s.samples == doctest::Approx(acc.final_accuracy).epsilon(1e-12));
+  CHECK(acc.final_accuracy > 0.5); // a real, trained network
+}
+
+TEST_CASE("simulation: a threshold that always exits sends nothing and scores the exit head")
+{
+  const Trained t = briefly_trained(500);
+  Scenario s = base_scenario();
+  s.samples = t.test.count();
+  s.criterion = Criterion::max_softmax;
+  s.threshold = 0.0; // every softmax maximum is >= 0: always
+  const SimulationResult r = simulate(s, t.net, t.test);
+  long correct = 0;
+  for (const auto& x : r.samples) {
+    CHECK(x.answered_by == AnsweredBy::edge_exit);
+    CHECK(x.bytes_up == 0);
+    CHECK(x.server_macs == 0);
+    correct += x.correct();
+  }
+  const Accuracy acc = evaluate(t.net, t.test);
+  CHECK(double(correct) / s.samples == doctest::Approx(acc.exit_accuracy[0]).epsilon(1e-12));
+  CHECK(r.server_energy_j == doctest::Approx(10.0 * r.end_s).epsilon(1e-12)); // the server only idled
 }

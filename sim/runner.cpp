@@ -1,0 +1,43 @@
+#include "runner.hpp"
+
+#include "dataset.hpp"
+#include "error.hpp"
+#include "metrics.hpp"
+#include "model_cache.hpp"
+#include "progress.hpp"
+
+#include <fmt/format.h>
+#include <memory>
+
+namespace scee {
+
+RunOutput run_scenario(Scenario s, bool quiet)
+{
+  const ResolvedModel m = obtain_model(s, quiet);
+  const Network& net = m.model.network;
+  check_against_model(s, net.spec());
+  if (s.dataset.empty())
+    s.dataset = m.model.training.dataset;
+  const Dataset data = load_dataset(s.dataset, Split::test, net.spec().widths.front(), s.samples);
+  if (data.count() < s.samples)
+    throw InputError(fmt::format("{}: $.dataset.samples: {} requested but the test split has {}", s.file, s.samples,
+                                 data.count()));
+  std::unique_ptr<Progress> bar;
+  if (!quiet)
+    bar = std::make_unique<Progress>("simulate");
+  RunOutput out;
+  out.result = simulate(s, net, data, [&](int done) {
+    if (bar)
+      bar->update(double(done) / data.count(), fmt::format("{}/{} samples", done, data.count()));
+  });
+  if (bar)
+    bar->finish(fmt::format("{} samples, {:.3f} s simulated", data.count(), out.result.end_s));
+  out.summary = summarize(s, net, out.result);
+  out.model_path = m.path;
+  out.model_header = read_model_header(m.path);
+  out.model_header.erase("tensors");
+  out.scenario = std::move(s);
+  return out;
+}
+
+} // namespace scee

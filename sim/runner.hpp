@@ -1,0 +1,24 @@
+// One scenario from validated configuration to metrics: obtain the model, load the samples, simulate, summarise.
+// Shared by `scee run` and by every sweep point.
+#pragma once
+
+#include "scenario.hpp"
+#include "simulation.hpp"
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace scee {
+
+struct RunOutput {
+  Scenario scenario;               ///< with the dataset resolved
+  SimulationResult result;
+  nlohmann::ordered_json summary;
+  std::string model_path;
+  nlohmann::json model_header;     ///< the model file's header without its tensor table
+};
+
+/// Runs a scenario in this process (SimGrid: at most once per process). `quiet` turns progress bars off.
+RunOutput run_scenario(Scenario s, bool quiet);
+
+} // namespace scee

@@ -117,7 +117,7 @@ BatchLoss joint_loss_and_gradients(const Network& net, const Activations& x, con
     for (auto& g : *group)
       std::fill(g.begin(), g.end(), 0.0f);
 
-  // Forward: a[k] is layer k's activation (post-ReLU for hidden layers, logits for L); a[0] is x itself.
+  // Forward: a[k] is layer k's activation (post-ReLU for hidden layers, logits for L); act(0) is x, not copied.
   std::vector<Activations> a(std::size_t(L) + 1);
   auto act = [&](int k) -> const Activations& { return k == 0 ? x : a[std::size_t(k)]; };
   for (int j = 1; j <= L; ++j) {

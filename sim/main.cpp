@@ -2,8 +2,10 @@
 // stderr and exit status 2.
 #include "error.hpp"
 #include "model_commands.hpp"
+#include "plot_command.hpp"
 #include "profiles_command.hpp"
 #include "run_command.hpp"
+#include "sweep_command.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -20,9 +22,12 @@ int main(int argc, char** argv)
   app.set_version_flag("--version", SCEE_VERSION);
   scee::Action action;
   scee::add_run_command(app, action, command_line);
+  scee::add_sweep_command(app, action, command_line);
+  scee::add_merge_command(app, action, command_line);
   scee::add_train_command(app, action, command_line);
   scee::add_eval_command(app, action, command_line);
   scee::add_profiles_command(app, action);
+  scee::add_plot_command(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,5 +1,7 @@
 #include "metrics.hpp"
 
+#include "output.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
@@ -129,22 +131,6 @@ nlohmann::ordered_json summarize(const Scenario& s, const Network& net, const Si
   j["device_memory_bytes"] = s.device.memory_bytes;
   j["head_fits_memory"] = fp.total() <= s.device.memory_bytes;
   return j;
-}
-
-static std::string csv_cell(const nlohmann::ordered_json& v)
-{
-  if (v.is_string()) {
-    const auto t = v.get<std::string>();
-    if (t.find_first_of(",\"\n") == std::string::npos)
-      return t;
-    std::string q = "\"";
-    for (char ch : t)
-      q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-    return q + "\"";
-  }
-  if (v.is_number_float())
-    return fmt::format("{}", v.get<double>());
-  return v.dump();
 }
 
 std::string summary_csv(const nlohmann::ordered_json& summary)

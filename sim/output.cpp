@@ -32,6 +32,26 @@ void write_file_atomic(const std::string& path, const std::string& content)
   std::filesystem::rename(tmp, path);
 }
 
+std::string csv_cell(const nlohmann::ordered_json& v)
+{
+  if (v.is_null())
+    return "";
+  if (v.is_string()) {
+    const auto t = v.get<std::string>();
+    if (t.find_first_of(",\"\n\r") == std::string::npos)
+      return t;
+    std::string q = "\"";
+    for (char ch : t)
+      q += ch == '"' ? std::string("\"\"") : std::string(1, ch == '\n' || ch == '\r' ? ' ' : ch);
+    return q + "\"";
+  }
+  if (v.is_number_float())
+    return fmt::format("{}", v.get<double>());
+  if (v.is_boolean())
+    return v.get<bool>() ? "1" : "0";
+  return v.dump();
+}
+
 static std::string run_command(const std::string& cmd)
 {
   std::string out;

@@ -14,6 +14,9 @@ void write_file_atomic(const std::string& path, const std::string& content);
 /// git), SimGrid version, command line.
 nlohmann::json manifest_base(const std::string& command_line);
 
+/// One CSV cell: strings quoted when needed, numbers in their shortest exact form, booleans as 1/0, null empty.
+std::string csv_cell(const nlohmann::ordered_json& v);
+
 /// The git revision of the source tree scee was built from.
 std::string git_revision();
 

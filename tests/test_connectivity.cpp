@@ -162,7 +162,7 @@ TEST_CASE("connectivity: density -> nearest valid fan-out, ties to the denser")
   CHECK(fan_out_for_density(3, 7, 0.01) == 7);
 }
 
-TEST_CASE("connectivity: densities outside (0, 1] are refused")
+TEST_CASE("connectivity: densities out of range are refused")
 {
   CHECK(input_error([] { fan_out_for_density(800, 40, 0.0); }) ==
         "density 0 of a 800->40 junction is not in (0, 1]");

@@ -1,0 +1,644 @@
+#!/usr/bin/python3
+"""Figures from a `scee sweep` results CSV (one row per sweep point).
+
+    plot.py results.csv --out DIR [--accuracy-target FLOAT] [--traces DIR] [--formats png,svg]
+
+Writes, in DIR, each figure as PNG (150 dpi) and SVG: accuracy_vs_energy, latency_vs_threshold,
+storage_macs_vs_density, best_energy_heatmap, best_latency_heatmap and, when per-point traces exist, latency_cdf.
+A figure the CSV cannot support (e.g. a single threshold) is skipped with a note. Bad input: one line on stderr,
+exit status 2. See analysis/README.md.
+"""
+
+import argparse
+import importlib
+import math
+import os
+import sys
+
+PROG = "plot.py"
+
+
+def die(message):
+    """Bad input: one line on stderr, exit status 2."""
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def note(message):
+    print(f"note: {message}")
+
+
+def require_libraries():
+    missing = []
+    for name in ("numpy", "pandas", "matplotlib"):
+        try:
+            importlib.import_module(name)
+        except Exception:  # ImportError, or a broken installation
+            missing.append(name)
+    if missing:
+        die(f"cannot import {', '.join(missing)} with {sys.executable}; install them with "
+            "`apt-get install python3-matplotlib python3-pandas` (or run .ci/setup) and use /usr/bin/python3")
+
+
+require_libraries()
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.colors import LogNorm, Normalize  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch, Rectangle  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
+from matplotlib.transforms import ScaledTranslation  # noqa: E402
+
+# --- the input ---------------------------------------------------------------------------------------------------
+
+REQUIRED = ["point", "status", "device", "network", "accuracy", "latency_p50_s", "latency_p95_s",
+            "edge_energy_per_inference_j"]
+NUMERIC = ["point", "split_after", "threshold", "accuracy", "latency_p50_s", "latency_p95_s",
+           "edge_energy_per_inference_j", "model_final_accuracy", "model_density", "model_macs",
+           "model_storage_bytes", "fc_weights", "fc_storage_bytes", "pareto"]
+# Configuration columns other than (device, network, criterion, split_after, threshold) that may vary in a sweep.
+OTHER_CONFIG = ["fan_outs", "widths", "dataset", "encoding", "server", "device_count", "arrival", "network_model",
+                "seed", "samples", "device_exits"]
+DPI = 150
+MARKERS = "osD^vP<>pX"
+MAX_CDF_CURVES = 8
+
+
+def load_results(path):
+    """The CSV as a DataFrame of strings with the NUMERIC columns converted; exits 2 on a bad file."""
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        die(f"{path}: no such file")
+    except IsADirectoryError:
+        die(f"{path}: is a directory, expected a results CSV written by `scee sweep`")
+    except pd.errors.EmptyDataError:
+        die(f"{path}: empty file, expected a results CSV written by `scee sweep`")
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as e:
+        die(f"{path}: not a readable CSV ({' '.join(str(e).split())})")
+    df.columns = [c.strip() for c in df.columns]
+    missing = [c for c in REQUIRED if c not in df.columns]
+    if missing:
+        die(f"{path}: missing column(s) {', '.join(missing)}; expected a results CSV written by `scee sweep`")
+    for column in NUMERIC:
+        if column in df.columns:
+            df[column] = pd.to_numeric(df[column].str.strip(), errors="coerce")
+    for column in df.columns:
+        if df[column].dtype == object:
+            df[column] = df[column].str.strip()
+    return df
+
+
+def ok_rows(df, path):
+    ok = df[(df["status"] == "ok") & df["accuracy"].notna()].sort_values("point", kind="stable")
+    if ok.empty:
+        failed = int((df["status"] != "ok").sum())
+        die(f"{path}: no row with status ok and an accuracy ({len(df)} rows, {failed} not ok); nothing to plot")
+    return ok.copy()
+
+
+# --- small helpers -----------------------------------------------------------------------------------------------
+
+def distinct(df, column):
+    """Sorted distinct non-empty values of a column, or [] when it is absent."""
+    if column not in df.columns:
+        return []
+    values = df[column].dropna()
+    if values.dtype == object:
+        values = values[values != ""]
+    return sorted(values.unique(), key=sort_key)
+
+
+def sort_key(value):
+    """Natural order: numbers by value, strings like 2-9-10 by their numbers, then text."""
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return (0, (float(value),), "")
+    parts = str(value).replace(",", "-").split("-")
+    try:
+        return (0, tuple(float(p) for p in parts), "")
+    except ValueError:
+        return (1, (), str(value))
+
+
+def varying(df, columns):
+    return [c for c in columns if len(distinct(df, c)) > 1]
+
+
+def fmt_number(value):
+    return "" if pd.isna(value) else f"{value:g}"
+
+
+def fmt_split(value):
+    return "?" if pd.isna(value) else str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+PREFIXES = ((1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"))
+
+
+def prefix(value):
+    """(scale, prefix) of the largest SI prefix not above |value|: 0.000153 -> (1e-6, 'µ')."""
+    for scale, name in PREFIXES:
+        if abs(value) >= scale * 0.9995:
+            return scale, name
+    return PREFIXES[-1]
+
+
+def si(value, unit):
+    """3 significant digits with an SI prefix: 0.000153 J -> '153 µJ'."""
+    if pd.isna(value):
+        return "n/a"
+    if value == 0:
+        return f"0 {unit}"
+    scale, name = prefix(value)
+    return f"{value / scale:.3g} {name}{unit}"
+
+
+def config_parts(row, show):
+    """Short configuration of a point: split, threshold and whichever of criterion and fan-outs vary."""
+    parts = [f"split {fmt_split(row.get('split_after'))}", f"thr {fmt_number(row.get('threshold'))}"]
+    if "criterion" in show:
+        parts.append(str(row.get("criterion")))
+    if "fan_outs" in show:
+        parts.append(f"fo {row.get('fan_outs')}")
+    return parts
+
+
+def config_label(row, show):
+    return ", ".join(config_parts(row, show))
+
+
+def pair_colours(pairs):
+    cmap = plt.get_cmap("tab10" if len(pairs) <= 10 else "tab20")
+    if len(pairs) <= 20:
+        return {p: cmap(i % cmap.N) for i, p in enumerate(pairs)}
+    return {p: plt.get_cmap("viridis")(i / (len(pairs) - 1)) for i, p in enumerate(pairs)}
+
+
+def pair_label(pair):
+    return f"{pair[0]} / {pair[1]}"
+
+
+def pairs_of(df):
+    return sorted({(d, n) for d, n in zip(df["device"], df["network"])}, key=lambda p: (sort_key(p[0]), sort_key(p[1])))
+
+
+def front_2d(accuracy, energy):
+    """Indices (in increasing energy) of the points no other point beats on both accuracy (up) and energy (down)."""
+    order = np.lexsort((-accuracy, energy))
+    keep, best = [], -math.inf
+    for i in order:
+        if accuracy[i] > best:
+            keep.append(i)
+            best = accuracy[i]
+    return keep
+
+
+def pareto_3d(group):
+    """Mask of the group's points on the front: accuracy up, p95 latency down, edge energy down."""
+    a = group["accuracy"].to_numpy()
+    t = group["latency_p95_s"].to_numpy()
+    e = group["edge_energy_per_inference_j"].to_numpy()
+    mask = np.ones(len(group), dtype=bool)
+    for i in range(len(group)):
+        no_worse = (a >= a[i]) & (t <= t[i]) & (e <= e[i])
+        better = (a > a[i]) | (t < t[i]) | (e < e[i])
+        mask[i] = not np.any(no_worse & better)
+    return mask
+
+
+def pareto_points(ok):
+    """The ok rows on the Pareto front of their (device, network) pair: the CSV's `pareto` flags when present."""
+    if "pareto" in ok.columns and ok["pareto"].notna().any():
+        return ok[ok["pareto"] == 1]
+    complete = ok.dropna(subset=["accuracy", "latency_p95_s", "edge_energy_per_inference_j"])
+    parts = [g[pareto_3d(g)] for _, g in complete.groupby(["device", "network"], sort=True)]
+    return pd.concat(parts) if parts else complete.iloc[0:0]
+
+
+def text_colour(rgba):
+    luminance = 0.2126 * rgba[0] + 0.7152 * rgba[1] + 0.0722 * rgba[2]
+    return "black" if luminance > 0.5 else "white"
+
+
+def wide(values, ratio=30.0):
+    """Positive values spanning more than `ratio`: worth a log axis."""
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    return len(values) > 0 and values.min() > 0 and values.max() / values.min() > ratio
+
+
+def plain_ticks(axis):
+    """Tick labels 0.01, 0.1, 1, 10 rather than powers of ten (a log axis in ms)."""
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+
+
+def save(fig, out, name, formats, written):
+    for fmt in formats:
+        path = os.path.join(out, f"{name}.{fmt}")
+        metadata = {"png": {"Software": None}, "svg": {"Date": None, "Creator": None},
+                    "pdf": {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None}}[fmt]
+        fig.savefig(path, format=fmt, dpi=DPI, metadata=metadata, bbox_inches="tight", pad_inches=0.05)
+        written.append(path)
+    plt.close(fig)
+
+
+def style():
+    plt.rcParams.update({
+        "svg.hashsalt": "scee",  # fixed ids in the SVG: reruns give identical files
+        "svg.fonttype": "path",
+        "font.size": 9,
+        "axes.titlesize": 10,
+        "axes.labelsize": 9,
+        "xtick.labelsize": 8,
+        "ytick.labelsize": 8,
+        "legend.fontsize": 8,
+        "legend.framealpha": 0.9,
+        "axes.grid": True,
+        "grid.alpha": 0.3,
+        "grid.linewidth": 0.5,
+        "lines.linewidth": 1.4,
+        "figure.constrained_layout.use": True,
+    })
+
+
+# --- the figures -------------------------------------------------------------------------------------------------
+
+def accuracy_vs_energy(ok, colours):
+    data = ok.dropna(subset=["edge_energy_per_inference_j"])
+    data = data[data["edge_energy_per_inference_j"] > 0]
+    if len(data) < 2:
+        return None, "fewer than two ok points with a positive edge energy"
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    handles = []
+    for k, (pair, colour) in enumerate(colours.items()):
+        g = data[(data["device"] == pair[0]) & (data["network"] == pair[1])]
+        if g.empty:
+            continue
+        energy = g["edge_energy_per_inference_j"].to_numpy()
+        accuracy = 100 * g["accuracy"].to_numpy()
+        # A marker shape per pair, each pair's front markers smaller than the previous pair's: fronts that
+        # coincide (e.g. two networks when everything runs on the device) show as nested markers.
+        marker = MARKERS[k % len(MARKERS)]
+        size = 80 - 50 * k / max(len(colours) - 1, 1)
+        ax.scatter(energy, accuracy, s=10, color=colour, marker=marker, alpha=0.45, linewidths=0)
+        keep = front_2d(accuracy, energy)
+        ax.step(energy[keep], accuracy[keep], where="post", color=colour, linewidth=1.3, zorder=2 + k / 100)
+        ax.scatter(energy[keep], accuracy[keep], s=size, color=colour, marker=marker, edgecolors="black",
+                   linewidths=0.6, zorder=3 + k / 100)
+        handles.append(Line2D([], [], color=colour, marker=marker, markersize=6, markeredgecolor="black",
+                              markeredgewidth=0.6, label=pair_label(pair)))
+    handles += [Line2D([], [], color="grey", marker="o", markersize=3.5, linestyle="none", alpha=0.6,
+                       label="all ok points"),
+                Line2D([], [], color="grey", marker="o", markersize=6, markeredgecolor="black",
+                       markeredgewidth=0.6, label="Pareto front (accuracy, energy)")]
+    ax.set_xscale("log")
+    ax.set_xlabel("edge energy per inference (J, log scale)")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title("Accuracy vs edge energy per inference, per device / network")
+    if len(handles) > 8:
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0,
+                  ncol=-(-len(handles) // 24))
+    else:
+        ax.legend(handles=handles, loc="best")
+    return fig, None
+
+
+def latency_vs_threshold(ok):
+    if "threshold" not in ok.columns or len(distinct(ok, "threshold")) < 2:
+        return None, "fewer than two exit thresholds in the CSV"
+    data = ok.dropna(subset=["threshold", "latency_p50_s", "latency_p95_s"]).copy()
+    if "criterion" not in data.columns:
+        data["criterion"] = "criterion"
+    if "split_after" not in data.columns:
+        data["split_after"] = np.nan
+    data["split_key"] = data["split_after"].fillna(-1)
+    stats = (data.groupby(["criterion", "split_key", "threshold"], sort=True)
+             .agg(p50=("latency_p50_s", "median"), p95=("latency_p95_s", "median"), n=("point", "size"))
+             .reset_index())
+    criteria = distinct(stats, "criterion")
+    splits = sorted(stats["split_key"].unique())
+    cmap = plt.get_cmap("tab10")
+    split_colour = {s: cmap(i % 10) for i, s in enumerate(splits)}
+    values_ms = 1e3 * np.concatenate([stats["p50"].to_numpy(), stats["p95"].to_numpy()])
+    width = min(4.2 * len(criteria) + 1.0, 14.0)
+    fig, axes = plt.subplots(1, len(criteria), figsize=(width, 4.2), sharey=True, squeeze=False)
+    for ax, criterion in zip(axes[0], criteria):
+        for split in splits:
+            g = stats[(stats["criterion"] == criterion) & (stats["split_key"] == split)]
+            if g.empty:
+                continue
+            colour = split_colour[split]
+            ax.plot(g["threshold"], 1e3 * g["p50"], color=colour, marker="o", markersize=4, linestyle="-")
+            ax.plot(g["threshold"], 1e3 * g["p95"], color=colour, marker="s", markersize=4, linestyle="--")
+        ax.set_title(f"criterion: {criterion}")
+        ax.set_xlabel("exit threshold (dimensionless)")
+        if wide(values_ms):
+            ax.set_yscale("log")
+            plain_ticks(ax.yaxis)
+    log = wide(values_ms)
+    axes[0][0].set_ylabel("latency (ms, log scale)" if log else "latency (ms)")
+    handles = [Line2D([], [], color=split_colour[s], marker="o", markersize=4,
+                      label="split after layer ?" if s < 0 else f"split after layer {fmt_split(s)}")
+               for s in splits]
+    handles += [Line2D([], [], color="black", linestyle="-", label="p50"),
+                Line2D([], [], color="black", linestyle="--", label="p95")]
+    axes[0][0].legend(handles=handles, loc="best")
+    title = "p50 and p95 latency vs exit threshold, per split point"
+    aggregated = stats["n"].max() > 1
+    if aggregated:
+        over = varying(ok, ["device", "network"] + OTHER_CONFIG) or ["repeated points"]
+        title += f"\n(median over up to {int(stats['n'].max())} configurations of {', '.join(over)})"
+    fig.suptitle(title, fontsize=10)
+    return fig, None
+
+
+def storage_macs_vs_density(ok):
+    needed = ["fan_outs", "model_density", "model_storage_bytes", "model_macs", "model_final_accuracy"]
+    absent = [c for c in needed if c not in ok.columns]
+    if absent:
+        return None, f"the CSV has no {', '.join(absent)} column"
+    models = (ok.dropna(subset=needed[1:]).groupby("fan_outs", sort=False)
+              .agg(density=("model_density", "median"), storage=("model_storage_bytes", "median"),
+                   macs=("model_macs", "median"), accuracy=("model_final_accuracy", "median"))
+              .reset_index().sort_values(["density", "fan_outs"]))
+    if len(models) < 2:
+        return None, "fewer than two distinct fan_outs with model columns"
+    x = 100 * models["density"].to_numpy()
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    ax2 = ax.twinx()
+    ax2.grid(False)
+    h_storage, = ax.plot(x, models["storage"] / 1e3, color="C0", marker="o", markersize=5,
+                         label="model storage (kB)")
+    h_macs, = ax.plot(x, models["macs"], color="C1", marker="s", markersize=5, label="MACs per inference (full model)")
+    h_acc, = ax2.plot(x, 100 * models["accuracy"], color="C2", marker="^", markersize=6, linestyle="--",
+                      label="final accuracy (%, right axis)")
+    handles = [h_storage, h_macs, h_acc]
+    if len(models) <= 12:
+        for xi, (_, m) in zip(x, models.iterrows()):
+            ax.annotate(m["fan_outs"], (xi, m["storage"] / 1e3), textcoords="offset points", xytext=(0, -11),
+                        ha="center", fontsize=7, color="C0")
+    dense = models[models["density"] >= 0.9999]
+    if not dense.empty:
+        m = dense.iloc[0]
+        ax.annotate("fully connected", (100 * m["density"], m["storage"] / 1e3), textcoords="offset points",
+                    xytext=(-14, 28), ha="right", fontsize=8, arrowprops={"arrowstyle": "->", "lw": 0.7})
+    elif {"fc_storage_bytes", "fc_weights"} <= set(ok.columns) and ok["fc_storage_bytes"].notna().any():
+        fc_storage, fc_macs = ok["fc_storage_bytes"].median(), ok["fc_weights"].median()
+        ax.plot([100], [fc_storage / 1e3], marker="o", markersize=6, color="C0", markerfacecolor="none")
+        ax.plot([100], [fc_macs], marker="s", markersize=6, color="C1", markerfacecolor="none")
+        ax.annotate("fully connected\n(reference, not simulated)", (100, fc_storage / 1e3),
+                    textcoords="offset points", xytext=(-14, 28), ha="right", fontsize=8,
+                    arrowprops={"arrowstyle": "->", "lw": 0.7})
+        handles.append(Line2D([], [], color="grey", marker="o", markerfacecolor="none", linestyle="none",
+                              label="fully connected (weights only)"))
+    ax.set_yscale("log")
+    if wide(x, 20):
+        ax.set_xscale("log")
+        ax.set_xticks([t for t in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100) if x.min() / 1.5 <= t <= x.max() * 1.5])
+        plain_ticks(ax.xaxis)
+    ax.set_xlabel("model density (% of fully connected weights" + (", log scale)" if wide(x, 20) else ")"))
+    ax.set_ylabel("storage (kB) and MACs per inference (log scale)")
+    ax2.set_ylabel("final accuracy (%)")
+    ax.set_title("Predefined sparsity: storage, MACs and accuracy vs density (one point per fan-out)")
+    ax.legend(handles=handles, loc="upper left")
+    return fig, None
+
+
+def best_heatmap(df, ok, target, metric, unit, quantity, show):
+    """Device x network grid of the minimum `metric` among ok points with accuracy >= target."""
+    devices, networks = distinct(df, "device"), distinct(df, "network")
+    if len(devices) * len(networks) < 2:
+        return None, "a single (device, network) pair"
+    qualifying = ok[(ok["accuracy"] >= target - 1e-12) & ok[metric].notna()]
+    values = np.full((len(devices), len(networks)), np.nan)
+    best = {}
+    for (device, network), g in qualifying.groupby(["device", "network"], sort=False):
+        row = g.loc[g[metric].idxmin()]
+        i, j = devices.index(device), networks.index(network)
+        values[i, j] = row[metric]
+        best[(i, j)] = row
+    finite = values[np.isfinite(values)]
+    if unit == "s":
+        scale, unit_prefix = 1e-3, "m"  # latencies in ms, as everywhere else
+    elif len(finite) and np.median(finite) > 0:
+        scale, unit_prefix = prefix(np.median(finite))
+    else:
+        scale, unit_prefix = 1.0, ""
+    shown = values / scale
+    finite = finite / scale
+    cmap = plt.get_cmap("viridis").copy()
+    cmap.set_bad("white")
+    if len(finite) and finite.min() > 0 and finite.max() / finite.min() > 10:
+        norm = LogNorm(vmin=finite.min(), vmax=finite.max())
+    elif len(finite):
+        low, high = finite.min(), finite.max()
+        norm = Normalize(vmin=low, vmax=high if high > low else low + 1)
+    else:
+        norm = Normalize(vmin=0, vmax=1)
+    fig, ax = plt.subplots(figsize=(1.7 * len(networks) + 2.6, 0.95 * len(devices) + 2.0))
+    image = ax.imshow(np.ma.masked_invalid(shown), cmap=cmap, norm=norm, aspect="auto")
+    ax.grid(False)
+    for i in range(len(devices)):
+        for j in range(len(networks)):
+            if (i, j) not in best:
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="none", edgecolor="0.6", hatch="///",
+                                       linewidth=0))
+                ax.text(j, i, "n/a", ha="center", va="center", fontsize=9, color="0.3",
+                        bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.5})
+                continue
+            row = best[(i, j)]
+            colour = text_colour(cmap(norm(shown[i, j])))
+            ax.text(j, i - 0.12, si(values[i, j], unit), ha="center", va="center", fontsize=9, fontweight="bold",
+                    color=colour)
+            parts = config_parts(row, show)
+            config = ", ".join(parts[:2]) + ("\n" + ", ".join(parts[2:]) if len(parts) > 2 else "")
+            ax.text(j, i + 0.22, config, ha="center", va="center", fontsize=6.5, color=colour, linespacing=1.1)
+    ax.set_xticks(range(len(networks)), networks)
+    ax.set_yticks(range(len(devices)), devices)
+    ax.tick_params(length=0)
+    for k in range(len(networks) + 1):
+        ax.axvline(k - 0.5, color="white", linewidth=1.5)
+    for k in range(len(devices) + 1):
+        ax.axhline(k - 0.5, color="white", linewidth=1.5)
+    ax.set_xlabel("network")
+    ax.set_ylabel("device")
+    bar = fig.colorbar(image, ax=ax, fraction=0.06, pad=0.02)
+    if isinstance(norm, LogNorm):
+        plain_ticks(bar.ax.yaxis)
+    bar.set_label(f"{quantity} ({unit_prefix}{unit}{', log scale' if isinstance(norm, LogNorm) else ''})")
+    ax.set_title(f"Minimum {quantity} with accuracy ≥ {100 * target:.2f}%\n"
+                 "(each cell: the best value, then the configuration reaching it)")
+    below = ax.transAxes + ScaledTranslation(0, -0.5, fig.dpi_scale_trans)  # under the tick labels and x label
+    ax.legend(handles=[Patch(facecolor="white", edgecolor="0.5", hatch="///",
+                             label="n/a: no ok point reaches the accuracy target")],
+              loc="upper center", bbox_to_anchor=(0.5, 0.0), bbox_transform=below, frameon=False)
+    return fig, None
+
+
+def latency_cdf(ok, traces, colours, show):
+    curves = cdf_curves(ok, traces)
+    if not curves:
+        return None, f"no usable trace in {traces} for the Pareto points"
+    labels = [f"#{int(row['point'])} {pair_label((row['device'], row['network']))}: {config_label(row, show)}"
+              for row, _ in curves]
+    ncol = 2 if len(curves) > 4 and max(map(len, labels)) <= 44 else 1
+    rows = -(-len(curves) // ncol)
+    fig, ax = plt.subplots(figsize=(6.4, 3.6 + 0.18 * rows))
+    styles = ["-", "--", ":", "-."]
+    used = {}
+    for (row, latency), label in zip(curves, labels):
+        pair = (row["device"], row["network"])
+        k = used.get(pair, 0)
+        used[pair] = k + 1
+        x = np.sort(latency) * 1e3
+        y = np.arange(1, len(x) + 1) / len(x)
+        ax.step(np.concatenate([[x[0]], x]), np.concatenate([[0.0], y]), where="post", color=colours[pair],
+                linestyle=styles[k % len(styles)], linewidth=1.3, label=label)
+    ax.set_xscale("log")
+    plain_ticks(ax.xaxis)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("latency (ms, log scale)")
+    ax.set_ylabel("fraction of samples answered (cumulative)")
+    ax.set_title(f"Latency CDF of Pareto points (at most {MAX_CDF_CURVES}, taken in turn from each "
+                 "device / network)", fontsize=9.5)
+    ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.14), ncol=ncol, frameon=False)
+    return fig, None
+
+
+def cdf_curves(ok, traces):
+    """[(row, latencies in s)] for at most MAX_CDF_CURVES Pareto points with a usable trace, taken in turn from
+    each (device, network) pair, most accurate first."""
+    front = pareto_points(ok).dropna(subset=["point"])
+    front = front.sort_values(["accuracy", "point"], ascending=[False, True], kind="stable")
+    queues = [[row for _, row in g.iterrows()] for _, g in front.groupby(["device", "network"], sort=True)]
+    curves = []
+    for k in range(max(map(len, queues), default=0)):
+        for queue in queues:
+            if k >= len(queue) or len(curves) >= MAX_CDF_CURVES:
+                continue
+            row = queue[k]
+            path = os.path.join(traces, f"{int(row['point'])}.csv")
+            latency = read_trace(path)
+            if latency is None:
+                continue
+            positive = latency[latency > 0]
+            if len(positive) == 0:
+                note(f"{path}: no positive latency, not drawn")
+                continue
+            curves.append((row, np.maximum(latency, positive.min())))  # a log axis cannot show 0 s
+    return curves
+
+
+def read_trace(path):
+    """The latency_s column of one trace file (seconds), or None with a note."""
+    if not os.path.isfile(path):
+        note(f"{path}: no trace for this point")
+        return None
+    try:
+        trace = pd.read_csv(path, usecols=lambda c: c.strip() == "latency_s")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as e:
+        note(f"{path}: unreadable trace ({' '.join(str(e).split())})")
+        return None
+    if trace.shape[1] != 1:
+        note(f"{path}: no latency_s column")
+        return None
+    latency = pd.to_numeric(trace.iloc[:, 0], errors="coerce").dropna().to_numpy()
+    if len(latency) == 0:
+        note(f"{path}: no latency value")
+        return None
+    return latency
+
+
+# --- main --------------------------------------------------------------------------------------------------------
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog=PROG, description="Figures from a `scee sweep` results CSV.")
+    parser.add_argument("results", help="results CSV written by `scee sweep`")
+    parser.add_argument("--out", required=True, help="directory for the figures (created if needed)")
+    parser.add_argument("--accuracy-target", type=float, default=None,
+                        help="minimum accuracy of the heatmaps, a fraction such as 0.93 (or a percentage such as "
+                             "93); default: the best accuracy in the CSV minus 0.5 points")
+    parser.add_argument("--traces", default=None,
+                        help="directory of per-point traces <point>.csv (default: traces/ beside the CSV, if any)")
+    parser.add_argument("--formats", default="png,svg", help="comma-separated, among png, svg, pdf (default png,svg)")
+    args = parser.parse_args(argv)
+    args.formats = [f.strip().lower() for f in args.formats.split(",") if f.strip()]
+    bad = [f for f in args.formats if f not in ("png", "svg", "pdf")]
+    if bad or not args.formats:
+        die(f"--formats: {', '.join(bad) or 'empty'}; valid: png, svg, pdf")
+    return args
+
+
+def accuracy_target(args, ok):
+    best = ok["accuracy"].max()
+    if args.accuracy_target is None:
+        target = best - 0.005
+        print(f"accuracy target {100 * target:.2f}% (best accuracy {100 * best:.2f}% minus 0.5 points)")
+        return target
+    target = args.accuracy_target
+    if not math.isfinite(target) or target < 0 or target > 100:
+        die(f"--accuracy-target: {target:g}; give a fraction in [0, 1] such as 0.93 (or a percentage)")
+    if target > 1:
+        target /= 100
+    print(f"accuracy target {100 * target:.2f}% (best accuracy in the CSV {100 * best:.2f}%)")
+    return target
+
+
+def traces_dir(args):
+    if args.traces is not None:
+        if not os.path.isdir(args.traces):
+            die(f"--traces {args.traces}: no such directory")
+        return args.traces
+    beside = os.path.join(os.path.dirname(os.path.abspath(args.results)), "traces")
+    return beside if os.path.isdir(beside) else None
+
+
+def main(argv):
+    args = parse_args(argv)
+    df = load_results(args.results)
+    ok = ok_rows(df, args.results)
+    traces = traces_dir(args)
+    target = accuracy_target(args, ok)
+    try:
+        os.makedirs(args.out, exist_ok=True)
+    except OSError as e:
+        die(f"--out {args.out}: cannot create the directory ({e.strerror})")
+    style()
+    colours = pair_colours(pairs_of(ok))
+    show = varying(ok, ["criterion", "fan_outs"])
+    figures = [
+        ("accuracy_vs_energy", lambda: accuracy_vs_energy(ok, colours)),
+        ("latency_vs_threshold", lambda: latency_vs_threshold(ok)),
+        ("storage_macs_vs_density", lambda: storage_macs_vs_density(ok)),
+        ("best_energy_heatmap", lambda: best_heatmap(df, ok, target, "edge_energy_per_inference_j", "J",
+                                                     "edge energy per inference", show)),
+        ("best_latency_heatmap", lambda: best_heatmap(df, ok, target, "latency_p95_s", "s", "p95 latency",
+                                                      show)),
+    ]
+    if traces is not None:
+        figures.append(("latency_cdf", lambda: latency_cdf(ok, traces, colours, show)))
+    else:
+        note("skipping latency_cdf: no --traces and no traces/ directory beside the CSV")
+    written = []
+    for name, draw in figures:
+        fig, reason = draw()
+        if fig is None:
+            note(f"skipping {name}: {reason}")
+            continue
+        try:
+            save(fig, args.out, name, args.formats, written)
+        except OSError as e:
+            die(f"{os.path.join(args.out, name)}: cannot write ({e.strerror})")
+    print(f"wrote {len(written)} files:")
+    for path in written:
+        print(f"  {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

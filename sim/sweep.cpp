@@ -1,0 +1,215 @@
+#include "sweep.hpp"
+
+#include "error.hpp"
+#include "scenario.hpp"
+#include "sha256.hpp"
+#include "strict_json.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace scee {
+
+const std::vector<std::pair<std::string, std::string>>& sweep_axis_names()
+{
+  static const std::vector<std::pair<std::string, std::string>> names = {
+      {"fan_outs", "/model/spec/fan_outs"},
+      {"densities", "/model/spec/densities"},
+      {"dataset", "/dataset/name"},
+      {"samples", "/dataset/samples"},
+      {"split_after", "/split/after_layer"},
+      {"exits", "/split/exits"},
+      {"criterion", "/split/criterion"},
+      {"threshold", "/split/threshold"},
+      {"encoding", "/encoding/format"},
+      {"device", "/devices/profile"},
+      {"device_count", "/devices/count"},
+      {"network", "/network/profile"},
+      {"server", "/server/profile"},
+      {"server_workers", "/server/workers"},
+      {"period_s", "/workload/period_s"},
+      {"rate_per_s", "/workload/rate_per_s"},
+      {"network_model", "/simgrid/network_model"},
+      {"seed", "/seed"},
+  };
+  return names;
+}
+
+static const std::string* pointer_of(const std::string& name)
+{
+  for (const auto& [n, p] : sweep_axis_names())
+    if (n == name)
+      return &p;
+  return nullptr;
+}
+
+std::string axis_cell(const nlohmann::json& value)
+{
+  if (value.is_string())
+    return value.get<std::string>();
+  if (value.is_array()) {
+    std::vector<std::string> parts;
+    for (const auto& v : value)
+      parts.push_back(axis_cell(v));
+    return fmt::format("{}", fmt::join(parts, "-"));
+  }
+  if (value.is_number_float())
+    return fmt::format("{}", value.get<double>());
+  return value.dump();
+}
+
+Sweep load_sweep(const std::string& file)
+{
+  const nlohmann::json doc = read_json_file(file);
+  if (!doc.is_object() || !doc.contains("sweep"))
+    Fields::fail_at(file, "$", "a sweep needs a \"sweep\" section (see docs/sweeps.md)");
+  Sweep sw;
+  sw.file = file;
+  sw.base = doc;
+  sw.base.erase("sweep");
+  sw.name = doc.value("name", std::filesystem::path(file).stem().string());
+  Fields f(doc.at("sweep"), file, "$.sweep");
+  sw.traces = f.flag("traces", false);
+  std::vector<std::string> seen;
+  for (auto& entry : f.objects("axes", true)) {
+    SweepAxis axis;
+    const bool single = entry.has("name"), group = entry.has("names");
+    if (single == group)
+      entry.fail("name", "give \"name\" (one axis) or \"names\" (axes varied together)");
+    std::vector<std::string> valid;
+    for (const auto& [n, p] : sweep_axis_names())
+      valid.push_back(n);
+    if (single)
+      axis.names.push_back(entry.text("name", valid));
+    else {
+      const auto& names = entry.raw("names");
+      if (!names.is_array() || names.size() < 2)
+        entry.fail("names", "must be an array of at least two axis names");
+      for (std::size_t i = 0; i < names.size(); ++i) {
+        if (!names[i].is_string() || !pointer_of(names[i].get<std::string>()))
+          Fields::fail_at(file, fmt::format("{}[{}]", entry.path_of("names"), i),
+                          fmt::format("must be one of {}, got {}", fmt::join(valid, ", "), brief(names[i])));
+        axis.names.push_back(names[i].get<std::string>());
+      }
+    }
+    for (const auto& n : axis.names) {
+      if (std::find(seen.begin(), seen.end(), n) != seen.end())
+        entry.fail(single ? "name" : "names", fmt::format("axis \"{}\" is swept twice", n));
+      seen.push_back(n);
+    }
+    const auto& values = entry.raw("values");
+    if (!values.is_array() || values.empty())
+      entry.fail("values", "must be a non-empty array");
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      if (single) {
+        axis.steps.push_back({values[i]});
+        continue;
+      }
+      if (!values[i].is_array() || values[i].size() != axis.names.size())
+        Fields::fail_at(file, fmt::format("{}[{}]", entry.path_of("values"), i),
+                        fmt::format("must be an array of {} values, one per name", axis.names.size()));
+      axis.steps.push_back(std::vector<nlohmann::json>(values[i].begin(), values[i].end()));
+    }
+    entry.done();
+    sw.axes.push_back(std::move(axis));
+  }
+  f.done();
+  const bool has_spec = sw.base.contains("model") && sw.base["model"].is_object() && sw.base["model"].contains("spec");
+  for (const auto& n : seen)
+    if ((n == "fan_outs" || n == "densities") && !has_spec)
+      Fields::fail_at(file, "$.sweep.axes", fmt::format("axis \"{}\" needs a model given as \"spec\"", n));
+  if (std::count(seen.begin(), seen.end(), "fan_outs") && std::count(seen.begin(), seen.end(), "densities"))
+    Fields::fail_at(file, "$.sweep.axes", "sweep \"fan_outs\" or \"densities\", not both");
+  const std::size_t count = sw.point_count();
+  if (count > 1000000)
+    Fields::fail_at(file, "$.sweep.axes", fmt::format("{} points is more than the 1,000,000 a sweep may have", count));
+  // Validate every point now: a mistake that spoils every point (a typo in the base) fails before any work starts;
+  // a combination that is invalid for some points only is recorded as a failed point when the sweep runs.
+  std::string first_error;
+  bool any_valid = false;
+  for (const auto& p : sw.points()) {
+    try {
+      (void)scenario_from_json(p.scenario, file);
+      any_valid = true;
+      break;
+    } catch (const InputError& e) {
+      if (first_error.empty())
+        first_error = e.what();
+    }
+  }
+  if (!any_valid)
+    throw InputError(first_error + " (in every point of the sweep)");
+  return sw;
+}
+
+std::size_t Sweep::point_count() const
+{
+  std::size_t n = 1;
+  for (const auto& a : axes)
+    n *= a.steps.size();
+  return n;
+}
+
+std::vector<SweepPoint> Sweep::points() const
+{
+  std::vector<SweepPoint> out;
+  const std::size_t n = point_count();
+  out.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    SweepPoint p;
+    p.index = int(i);
+    p.scenario = base;
+    std::size_t rest = i, stride = n;
+    for (const auto& a : axes) {
+      stride /= a.steps.size();
+      const auto& step = a.steps[rest / stride];
+      rest %= stride;
+      for (std::size_t k = 0; k < a.names.size(); ++k) {
+        const std::string& axis = a.names[k];
+        p.axis_values[axis] = step[k];
+        p.scenario[nlohmann::json::json_pointer(*pointer_of(axis))] = step[k];
+        if (axis == "fan_outs")
+          p.scenario["model"]["spec"].erase("densities");
+        if (axis == "densities")
+          p.scenario["model"]["spec"].erase("fan_outs");
+        if (axis == "dataset" && p.scenario["model"].contains("spec"))
+          p.scenario["model"]["spec"]["training"]["dataset"] = step[k];
+      }
+    }
+    // Exits the device cannot reach at this split are dropped (a split sweep keeps the exits that apply).
+    auto& split = p.scenario["split"];
+    if (split.is_object() && split.contains("exits") && split["exits"].is_array() && split.contains("after_layer") &&
+        split["after_layer"].is_number_integer()) {
+      nlohmann::json kept = nlohmann::json::array();
+      for (const auto& e : split["exits"])
+        if (!e.is_number_integer() || e.get<long>() <= split["after_layer"].get<long>())
+          kept.push_back(e);
+      split["exits"] = kept;
+    }
+    p.scenario["name"] = fmt::format("{}-{}", name, i);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+nlohmann::json Sweep::to_json() const
+{
+  nlohmann::json axes_json = nlohmann::json::array();
+  for (const auto& a : axes) {
+    nlohmann::json steps = nlohmann::json::array();
+    for (const auto& s : a.steps)
+      steps.push_back(s);
+    axes_json.push_back({{"names", a.names}, {"values", steps}});
+  }
+  return {{"name", name}, {"base", base}, {"axes", axes_json}, {"traces", traces}};
+}
+
+std::string Sweep::fingerprint() const
+{
+  const std::string text = to_json().dump();
+  return sha256_hex(text.data(), text.size()).substr(0, 16);
+}
+
+} // namespace scee

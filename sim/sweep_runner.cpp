@@ -1,0 +1,427 @@
+#include "sweep_runner.hpp"
+
+#include "error.hpp"
+#include "metrics.hpp"
+#include "model_cache.hpp"
+#include "output.hpp"
+#include "progress.hpp"
+#include "runner.hpp"
+#include "scenario.hpp"
+#include "strict_json.hpp"
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+
+namespace scee {
+
+namespace {
+
+std::atomic<bool> interrupted{false};
+extern "C" void on_sigint(int) { interrupted = true; }
+
+std::string point_file(const std::string& dir, int index) { return fmt::format("{}/points/{}.json", dir, index); }
+
+nlohmann::ordered_json read_ordered(const std::string& path)
+{
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  try {
+    return nlohmann::ordered_json::parse(s.str());
+  } catch (const nlohmann::json::exception&) {
+    throw InputError(fmt::format("{}: not a valid point record (delete it and resume to recompute the point)", path));
+  }
+}
+
+nlohmann::ordered_json point_record(const SweepPoint& p, const std::string& status, const std::string& error)
+{
+  nlohmann::ordered_json r;
+  r["point"] = p.index;
+  r["status"] = status;
+  r["error"] = error;
+  r["axes"] = p.axis_values;
+  return r;
+}
+
+/// In a child process: runs one point and writes its record (ok or failed). Never returns.
+[[noreturn]] void run_point_child(const Sweep& sweep, const SweepPoint& p, const std::string& dir, bool traces)
+{
+  std::signal(SIGINT, SIG_DFL);
+  int code = 0;
+  try {
+    nlohmann::ordered_json record;
+    try {
+      const RunOutput run = run_scenario(scenario_from_json(p.scenario, sweep.file), true);
+      record = point_record(p, "ok", "");
+      record["summary"] = run.summary;
+      record["scenario"] = to_json(run.scenario);
+      if (traces) {
+        std::string t = "latency_s,answered_by\n";
+        for (const auto& x : run.result.samples)
+          t += fmt::format("{},{}\n", x.latency_s(), to_string(x.answered_by));
+        write_file_atomic(fmt::format("{}/traces/{}.csv", dir, p.index), t);
+      }
+    } catch (const std::exception& e) {
+      record = point_record(p, "failed", e.what());
+    }
+    write_file_atomic(point_file(dir, p.index), record.dump(1) + "\n");
+  } catch (...) {
+    code = 3;
+  }
+  std::fflush(nullptr);
+  _exit(code);
+}
+
+/// In a child process: trains and caches one model. Never returns.
+[[noreturn]] void train_model_child(const Scenario& s)
+{
+  std::signal(SIGINT, SIG_DFL);
+  int code = 0;
+  try {
+    obtain_model(s, true);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "scee: training failed: %s\n", e.what());
+    code = 1;
+  }
+  std::fflush(nullptr);
+  _exit(code);
+}
+
+/// Runs `tasks` (each a function run in a forked child) `jobs` at a time; calls done(task, status) as each ends.
+/// Stops launching when interrupted, and waits for the running ones.
+template <class Launch, class Done> void run_pool(std::size_t tasks, int jobs, Launch launch, Done done)
+{
+  std::map<pid_t, std::size_t> running;
+  std::size_t next = 0;
+  while ((next < tasks && !interrupted) || !running.empty()) {
+    while (next < tasks && !interrupted && int(running.size()) < jobs) {
+      std::fflush(nullptr);
+      const pid_t pid = fork();
+      if (pid < 0)
+        throw std::runtime_error(fmt::format("fork failed: {}", std::strerror(errno)));
+      if (pid == 0)
+        launch(next); // never returns
+      running[pid] = next++;
+    }
+    int status = 0;
+    const pid_t pid = waitpid(-1, &status, 0);
+    if (pid < 0) {
+      if (errno == EINTR)
+        continue;
+      throw std::runtime_error(fmt::format("waitpid failed: {}", std::strerror(errno)));
+    }
+    const auto it = running.find(pid);
+    if (it == running.end())
+      continue;
+    const std::size_t task = it->second;
+    running.erase(it);
+    done(task, status);
+  }
+}
+
+std::string describe_status(int status)
+{
+  if (WIFSIGNALED(status))
+    return fmt::format("the point's process was killed by signal {} ({})", WTERMSIG(status),
+                       strsignal(WTERMSIG(status)));
+  return fmt::format("the point's process exited with status {} without a result", WEXITSTATUS(status));
+}
+
+nlohmann::json sweep_header(const Sweep& sweep, const SweepOptions& o)
+{
+  return {{"fingerprint", sweep.fingerprint()},
+          {"points", sweep.point_count()},
+          {"shard", fmt::format("{}/{}", o.shard_index, o.shard_count)},
+          {"sweep", sweep.to_json()}};
+}
+
+void write_results(const std::string& dir, const std::vector<nlohmann::ordered_json>& records,
+                   const std::vector<std::string>& axes, nlohmann::json manifest)
+{
+  write_file_atomic(dir + "/results.csv", results_csv(records, axes));
+  write_file_atomic(dir + "/manifest.json", manifest.dump(2) + "\n");
+}
+
+std::vector<std::string> axis_names(const Sweep& sweep)
+{
+  std::vector<std::string> names;
+  for (const auto& a : sweep.axes)
+    for (const auto& n : a.names)
+      names.push_back(n);
+  return names;
+}
+
+} // namespace
+
+std::pair<int, int> parse_shard(const std::string& text)
+{
+  int i = -1, n = -1;
+  char slash = 0;
+  std::istringstream in(text);
+  if (!(in >> i >> slash >> n) || slash != '/' || !in.eof() || n < 1 || i < 0 || i >= n)
+    throw InputError(fmt::format("--shard: \"{}\" is not of the form i/N with 0 <= i < N (e.g. 0/4)", text));
+  return {i, n};
+}
+
+std::vector<bool> pareto_front(const std::vector<nlohmann::ordered_json>& records)
+{
+  struct Row {
+    std::string group;
+    double acc, p95, energy;
+    bool ok;
+  };
+  std::vector<Row> rows;
+  for (const auto& r : records) {
+    Row row{"", 0, 0, 0, r.value("status", "") == "ok" && r.contains("summary")};
+    if (row.ok) {
+      const auto& s = r["summary"];
+      row.group = s.value("device", "") + "\x1f" + s.value("network", "");
+      row.acc = s.value("accuracy", 0.0);
+      row.p95 = s.value("latency_p95_s", 0.0);
+      row.energy = s.value("edge_energy_per_inference_j", 0.0);
+    }
+    rows.push_back(row);
+  }
+  std::vector<bool> front(rows.size(), false);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (!rows[i].ok)
+      continue;
+    bool dominated = false;
+    for (std::size_t j = 0; j < rows.size() && !dominated; ++j) {
+      if (j == i || !rows[j].ok || rows[j].group != rows[i].group)
+        continue;
+      const auto &a = rows[j], &b = rows[i];
+      const bool no_worse = a.acc >= b.acc && a.p95 <= b.p95 && a.energy <= b.energy;
+      const bool better = a.acc > b.acc || a.p95 < b.p95 || a.energy < b.energy;
+      dominated = no_worse && better;
+    }
+    front[i] = !dominated;
+  }
+  return front;
+}
+
+std::string results_csv(const std::vector<nlohmann::ordered_json>& records, const std::vector<std::string>& axes)
+{
+  std::vector<std::string> metric_keys;
+  std::set<std::string> known;
+  for (const auto& r : records)
+    if (r.contains("summary"))
+      for (const auto& [key, value] : r["summary"].items())
+        if (known.insert(key).second)
+          metric_keys.push_back(key);
+  std::vector<std::string> head = {"point", "status", "error"};
+  for (const auto& a : axes)
+    head.push_back("axis_" + a);
+  head.insert(head.end(), metric_keys.begin(), metric_keys.end());
+  head.push_back("pareto");
+  std::string out = fmt::format("{}\n", fmt::join(head, ","));
+  const auto front = pareto_front(records);
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const auto& r = records[i];
+    std::vector<std::string> row = {csv_cell(r["point"]), csv_cell(r["status"]), csv_cell(r["error"])};
+    for (const auto& a : axes)
+      row.push_back(r["axes"].contains(a) ? axis_cell(nlohmann::json::parse(r["axes"][a].dump())) : "");
+    for (const auto& k : metric_keys)
+      row.push_back(r.contains("summary") && r["summary"].contains(k) ? csv_cell(r["summary"][k]) : "");
+    row.push_back(front[i] ? "1" : "0");
+    out += fmt::format("{}\n", fmt::join(row, ","));
+  }
+  return out;
+}
+
+int run_sweep(const Sweep& sweep, const SweepOptions& o, const std::string& command_line)
+{
+  const auto wall_start = std::chrono::steady_clock::now();
+  const auto points = sweep.points();
+  std::vector<const SweepPoint*> mine;
+  for (const auto& p : points)
+    if (p.index % o.shard_count == o.shard_index)
+      mine.push_back(&p);
+
+  // The models the points need: one per distinct spec (or file).
+  std::map<std::string, Scenario> models; // cache path or file -> a scenario naming it
+  for (const auto* p : mine) {
+    try {
+      Scenario s = scenario_from_json(p->scenario, sweep.file);
+      const std::string key =
+          s.model_file ? *s.model_file : fmt::format("{}/models/{}.scee", cache_dir(), model_hash(*s.model_spec));
+      models.emplace(key, std::move(s));
+    } catch (const InputError&) {
+      // recorded as a failed point when it runs
+    }
+  }
+  std::vector<const Scenario*> to_train;
+  for (const auto& [path, s] : models)
+    if (s.model_spec && !fs::exists(path))
+      to_train.push_back(&s);
+
+  if (o.dry_run) {
+    fmt::print("{}: {} points ({} in shard {}/{}), {} models ({} to train)\n", sweep.name, points.size(), mine.size(),
+               o.shard_index, o.shard_count, models.size(), to_train.size());
+    for (const auto* p : mine)
+      fmt::print("  point {:>5}  {}\n", p->index, p->axis_values.dump());
+    for (const auto& [path, s] : models)
+      fmt::print("  model {} {}\n", path, fs::exists(path) ? "(cached)" : "(to train)");
+    return 0;
+  }
+
+  // The output directory: new, or the same sweep when resuming.
+  const std::string header_path = o.out_dir + "/sweep.json";
+  const nlohmann::json header = sweep_header(sweep, o);
+  if (fs::exists(header_path)) {
+    if (!o.resume)
+      throw InputError(fmt::format("{}: already holds a sweep; add --resume to continue it, or choose another --out",
+                                   o.out_dir));
+    const auto old = read_json_file(header_path);
+    if (old.value("fingerprint", "") != header["fingerprint"] || old.value("shard", "") != header["shard"])
+      throw InputError(fmt::format("{}: holds a different sweep (or shard) than {}; choose another --out", o.out_dir,
+                                   sweep.file));
+  } else if (fs::exists(o.out_dir) && !fs::is_empty(o.out_dir)) {
+    throw InputError(fmt::format("{}: exists and is not a sweep's output directory; choose another --out", o.out_dir));
+  }
+  fs::create_directories(o.out_dir + "/points");
+  write_file_atomic(header_path, header.dump(2) + "\n");
+
+  std::signal(SIGINT, on_sigint);
+  const bool traces = o.traces || sweep.traces;
+
+  // Train the missing models first, each once, in parallel.
+  if (!to_train.empty()) {
+    Progress bar("train", stderr, 10.0);
+    int done = 0, failed = 0;
+    run_pool(
+        to_train.size(), o.jobs, [&](std::size_t t) { train_model_child(*to_train[t]); },
+        [&](std::size_t, int status) {
+          ++done;
+          failed += !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+          if (!o.quiet)
+            bar.update(double(done) / double(to_train.size()),
+                       fmt::format("{}/{} models, {} failed", done, to_train.size(), failed));
+        });
+    if (!o.quiet)
+      bar.finish(fmt::format("{} models trained, {} failed", done - failed, failed));
+  }
+
+  // Then the points that have no record yet.
+  std::vector<const SweepPoint*> todo;
+  for (const auto* p : mine)
+    if (!fs::exists(point_file(o.out_dir, p->index)))
+      todo.push_back(p);
+  int done = int(mine.size() - todo.size()), failed = 0;
+  Progress bar("sweep", stderr, 10.0);
+  run_pool(
+      todo.size(), o.jobs, [&](std::size_t t) { run_point_child(sweep, *todo[t], o.out_dir, traces); },
+      [&](std::size_t t, int status) {
+        const std::string path = point_file(o.out_dir, todo[t]->index);
+        if (!fs::exists(path)) {
+          if (interrupted)
+            return; // not finished: a resumed sweep runs it again
+          write_file_atomic(path, point_record(*todo[t], "failed", describe_status(status)).dump(1) + "\n");
+        }
+        ++done;
+        failed += read_ordered(path).value("status", "") != "ok";
+        if (!o.quiet)
+          bar.update(double(done) / double(mine.size()),
+                     fmt::format("{}/{} points, {} failed", done, mine.size(), failed));
+      });
+  std::signal(SIGINT, SIG_DFL);
+  if (interrupted) {
+    fmt::print(stderr, "\ninterrupted: {} of {} points finished and kept in {}; continue with --resume\n", done,
+               mine.size(), o.out_dir);
+    return 130;
+  }
+
+  std::vector<nlohmann::ordered_json> records;
+  int failures = 0;
+  for (const auto* p : mine) {
+    records.push_back(read_ordered(point_file(o.out_dir, p->index)));
+    failures += records.back().value("status", "") != "ok";
+  }
+  if (!o.quiet)
+    bar.finish(fmt::format("{} points, {} failed", mine.size(), failures));
+  nlohmann::json manifest = manifest_base(command_line);
+  manifest["sweep_file"] = sweep.file;
+  manifest["fingerprint"] = header["fingerprint"];
+  manifest["shard"] = header["shard"];
+  manifest["points"] = mine.size();
+  manifest["failed_points"] = failures;
+  manifest["jobs"] = o.jobs;
+  manifest["sweep"] = sweep.to_json();
+  manifest["wall_time_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  write_results(o.out_dir, records, axis_names(sweep), manifest);
+  fmt::print("{}: {} points ({} failed) -> {}/results.csv\n", sweep.name, mine.size(), failures, o.out_dir);
+  return 0;
+}
+
+void merge_sweeps(const std::vector<std::string>& shard_dirs, const std::string& out_dir,
+                  const std::string& command_line)
+{
+  if (shard_dirs.empty())
+    throw InputError("merge: give the output directories of the shards");
+  nlohmann::json first;
+  std::map<int, nlohmann::ordered_json> records;
+  for (const auto& dir : shard_dirs) {
+    const std::string header_path = dir + "/sweep.json";
+    if (!fs::exists(header_path))
+      throw InputError(fmt::format("{}: not a sweep output directory (no sweep.json)", dir));
+    const auto header = read_json_file(header_path);
+    if (first.is_null())
+      first = header;
+    else if (header.value("fingerprint", "") != first.value("fingerprint", ""))
+      throw InputError(fmt::format("{}: comes from a different sweep than {}", dir, shard_dirs.front()));
+    if (fs::exists(dir + "/points"))
+      for (const auto& entry : fs::directory_iterator(dir + "/points"))
+        if (entry.path().extension() == ".json") {
+          auto r = read_ordered(entry.path().string());
+          const int index = r.value("point", -1);
+          records[index] = std::move(r);
+        }
+  }
+  const int total = first.value("points", 0);
+  std::vector<int> missing;
+  for (int i = 0; i < total; ++i)
+    if (!records.count(i))
+      missing.push_back(i);
+  if (!missing.empty()) {
+    std::vector<int> some(missing.begin(), missing.begin() + std::min<std::size_t>(missing.size(), 20));
+    throw InputError(fmt::format("merge: {} of {} points have no result (points {}{}); rerun their shards with "
+                                 "--resume",
+                                 missing.size(), total, fmt::join(some, ", "), missing.size() > 20 ? ", ..." : ""));
+  }
+  std::vector<nlohmann::ordered_json> ordered;
+  int failures = 0;
+  for (auto& [i, r] : records) {
+    failures += r.value("status", "") != "ok";
+    ordered.push_back(std::move(r));
+  }
+  std::vector<std::string> axes;
+  for (const auto& a : first["sweep"]["axes"])
+    for (const auto& n : a["names"])
+      axes.push_back(n.get<std::string>());
+  nlohmann::json manifest = manifest_base(command_line);
+  manifest["fingerprint"] = first["fingerprint"];
+  manifest["merged_from"] = shard_dirs;
+  manifest["points"] = total;
+  manifest["failed_points"] = failures;
+  manifest["sweep"] = first["sweep"];
+  fs::create_directories(out_dir);
+  write_results(out_dir, ordered, axes, manifest);
+  fmt::print("merged {} points ({} failed) from {} directories -> {}/results.csv\n", total, failures,
+             shard_dirs.size(), out_dir);
+}
+
+} // namespace scee

@@ -367,6 +367,8 @@ void read_simgrid(Fields& f, Scenario& s)
 
 Scenario scenario_from_json(const nlohmann::json& j, const std::string& file)
 {
+  if (j.is_object() && j.contains("sweep"))
+    Fields::fail_at(file, "$.sweep", "this scenario is a sweep: run it with `scee sweep` (or remove \"sweep\")");
   Fields f(j, file, "$");
   only_keys(f, {"name", "seed", "model", "dataset", "split", "encoding", "devices", "network", "server", "workload",
                 "simgrid"});

@@ -14,6 +14,7 @@
 #include "error.hpp"
 #include "model_spec.hpp"
 #include "scenario.hpp"
+#include "sweep.hpp"
 #include "strict_json.hpp"
 
 using namespace scee;
@@ -535,6 +536,18 @@ TEST_CASE("the shipped scenarios load and round-trip, and the schema is valid JS
     if (!entry.is_regular_file() || path.extension() != ".json" || path.filename() == "scenario.schema.json")
       continue;
     CAPTURE(path.string());
+    if (read_json_file(path.string()).contains("sweep")) { // a sweep: every point is a valid scenario
+      std::vector<SweepPoint> points;
+      REQUIRE_NOTHROW(points = load_sweep(path.string()).points());
+      for (const auto& p : points) {
+        CAPTURE(p.index);
+        const Scenario s = scenario_from_json(p.scenario, path.string());
+        if (s.model_spec)
+          CHECK_NOTHROW(check_against_model(s, s.model_spec->network));
+      }
+      ++loaded;
+      continue;
+    }
     Scenario s;
     REQUIRE_NOTHROW(s = load_scenario(path.string()));
     const json resolved = to_json(s);

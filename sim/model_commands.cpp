@@ -69,6 +69,8 @@ ModelSpec resolve_spec(const TrainOptions& o)
     t.train_samples = o.train_samples;
   if (o.test_samples >= 0)
     t.test_samples = o.test_samples;
+  if (o.seed > (std::int64_t(1) << 53))
+    throw InputError(fmt::format("--seed: must be in [0, 2^53], got {}", o.seed));
   if (o.seed >= 0)
     t.seed = std::uint64_t(o.seed);
   if (o.freeze_backbone)

@@ -12,9 +12,14 @@ using namespace scee;
 
 namespace {
 
+const auto temp_dir = std::filesystem::temp_directory_path() / ("scee_test_sweep_" + std::to_string(getpid()));
+struct RemoveAtExit {
+  ~RemoveAtExit() { std::filesystem::remove_all(temp_dir); }
+} remove_at_exit;
+
 std::string write_temp(const std::string& name, const std::string& text)
 {
-  const auto dir = std::filesystem::temp_directory_path() / ("scee_test_sweep_" + std::to_string(getpid()));
+  const auto& dir = temp_dir;
   std::filesystem::create_directories(dir);
   const auto path = (dir / name).string();
   std::ofstream(path) << text;

@@ -268,9 +268,25 @@ def style():
 
 # --- the figures -------------------------------------------------------------------------------------------------
 
-def accuracy_vs_energy(ok, colours):
-    data = ok.dropna(subset=["edge_energy_per_inference_j"])
-    data = data[data["edge_energy_per_inference_j"] > 0]
+ACTIVE_PARTS = ["edge_compute_energy_per_inference_j", "radio_tx_energy_per_inference_j",
+                "radio_rx_energy_per_inference_j", "radio_promotion_energy_per_inference_j",
+                "radio_tail_energy_per_inference_j"]
+
+
+def add_active_energy(ok):
+    """The energy an inference causes (device compute, radio tx/rx/promotion/tail), without the idle power that the
+    arrival period alone sets; None when the CSV lacks the parts."""
+    if not all(c in ok.columns for c in ACTIVE_PARTS):
+        return None
+    ok["edge_active_energy_per_inference_j"] = sum(pd.to_numeric(ok[c], errors="coerce") for c in ACTIVE_PARTS)
+    return "edge_active_energy_per_inference_j"
+
+
+def accuracy_vs_energy(ok, colours, column="edge_energy_per_inference_j", what="edge energy per inference"):
+    if column is None:
+        return None, "the CSV lacks the energy breakdown columns"
+    data = ok.dropna(subset=[column])
+    data = data[data[column] > 0]
     if len(data) < 2:
         return None, "fewer than two ok points with a positive edge energy"
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
@@ -279,7 +295,7 @@ def accuracy_vs_energy(ok, colours):
         g = data[(data["device"] == pair[0]) & (data["network"] == pair[1])]
         if g.empty:
             continue
-        energy = g["edge_energy_per_inference_j"].to_numpy()
+        energy = g[column].to_numpy()
         accuracy = 100 * g["accuracy"].to_numpy()
         # A marker shape per pair, each pair's front markers smaller than the previous pair's: fronts that
         # coincide (e.g. two networks when everything runs on the device) show as nested markers.
@@ -297,9 +313,9 @@ def accuracy_vs_energy(ok, colours):
                 Line2D([], [], color="grey", marker="o", markersize=6, markeredgecolor="black",
                        markeredgewidth=0.6, label="Pareto front (accuracy, energy)")]
     ax.set_xscale("log")
-    ax.set_xlabel("edge energy per inference (J, log scale)")
+    ax.set_xlabel(f"{what} (J, log scale)")
     ax.set_ylabel("accuracy (%)")
-    ax.set_title("Accuracy vs edge energy per inference, per device / network")
+    ax.set_title(f"Accuracy vs {what}, per device / network")
     if len(handles) > 8:
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0,
                   ncol=-(-len(handles) // 24))
@@ -613,6 +629,8 @@ def main(argv):
     show = varying(ok, ["criterion", "fan_outs"])
     figures = [
         ("accuracy_vs_energy", lambda: accuracy_vs_energy(ok, colours)),
+        ("accuracy_vs_active_energy",
+         lambda: accuracy_vs_energy(ok, colours, add_active_energy(ok), "active edge energy per inference")),
         ("latency_vs_threshold", lambda: latency_vs_threshold(ok)),
         ("storage_macs_vs_density", lambda: storage_macs_vs_density(ok)),
         ("best_energy_heatmap", lambda: best_heatmap(df, ok, target, "edge_energy_per_inference_j", "J",

@@ -93,7 +93,7 @@ for r in ok:
             f.write(f"{s},{base * math.exp(rng.gauss(0, 0.25))},{'edge_exit' if edge else 'server'}\n")
 PY
 
-figures="accuracy_vs_energy latency_vs_threshold storage_macs_vs_density best_energy_heatmap best_latency_heatmap
+figures="accuracy_vs_energy accuracy_vs_active_energy latency_vs_threshold storage_macs_vs_density best_energy_heatmap best_latency_heatmap
 latency_cdf"
 "$scee" plot "$work/results.csv" --out "$work/fig" --traces "$work/traces" > "$work/plot.log"
 cat "$work/plot.log"

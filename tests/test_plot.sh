@@ -58,12 +58,14 @@ for point, (device, network, split, threshold, fan_outs) in enumerate(
              simulated_time_s=50, edge_energy_per_inference_j=energy,
              edge_compute_energy_per_inference_j=edge_s * power,
              edge_idle_energy_per_inference_j=0, radio_energy_per_inference_j=energy - edge_s * power,
+             radio_tx_energy_per_inference_j=energy - edge_s * power, radio_rx_energy_per_inference_j=0,
+             radio_promotion_energy_per_inference_j=0, radio_tail_energy_per_inference_j=0,
              uplink_bytes_per_inference=up_bytes, downlink_bytes_per_inference=(1 - exit_rate) * 4,
              edge_macs_per_inference=edge_macs, server_macs_per_inference=(1 - exit_rate) * (macs - edge_macs),
              total_macs_per_inference=edge_macs + (1 - exit_rate) * (macs - edge_macs), model_final_accuracy=final_acc,
              model_weights=macs, model_density=density, model_macs=macs, model_storage_bytes=storage,
              fc_weights=34400, fc_storage_bytes=137960, edge_storage_bytes=storage // 2, edge_memory_bytes=storage,
-             device_memory_bytes=memory, head_fits_memory="true")
+             device_memory_bytes=memory, head_fits_memory=1)
     if point in (5, 30):
         for c in summary[summary.index("accuracy"):]:
             r[c] = ""

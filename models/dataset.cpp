@@ -82,6 +82,15 @@ std::string mnist_dir() {
 
 std::string fashion_mnist_dir() { return env_or("SCEE_FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist"); }
 
+void check_input_width(int width, const std::string& where) {
+  if (width < min_input_width || width > max_input_width) {
+    throw InputError(fmt::format("{}: the input width {} is not in [{}, {}] (the {} pixels of a {}x{} image, "
+                                 "zero-padded)",
+                                 where, width, min_input_width, max_input_width, image_side * image_side, image_side,
+                                 image_side));
+  }
+}
+
 const std::vector<std::string>& dataset_names() {
   static const std::vector<std::string> names{"mnist", "fashion-mnist"};
   return names;
@@ -102,10 +111,8 @@ Dataset load_dataset(const std::string& name, Split split, int input_width, int 
 Dataset load_idx_pair(const std::string& name, Split split, const std::string& images, const std::string& labels,
                       int input_width, int limit, const std::string& how_to_get) {
   constexpr int pixels = image_side * image_side;
-  if (input_width < pixels) {
-    throw InputError(fmt::format("input width {} is smaller than the {} pixels of a {}x{} image", input_width, pixels,
-                                 image_side, image_side));
-  }
+  static_assert(pixels == min_input_width);
+  check_input_width(input_width, name);
   const IdxArray image_array = read_checked(name, images, how_to_get);
   const auto& dims = image_array.dims;
   if (dims.size() != 3 || dims[1] != image_side || dims[2] != image_side) {

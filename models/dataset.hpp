@@ -34,11 +34,18 @@ std::string mnist_dir();
 /// /usr/share/datasets/fashion-mnist.
 std::string fashion_mnist_dir();
 
+/// Input widths a network fed by the datasets may have: the 784 pixels of a 28x28 image, zero-padded (the paper
+/// pads to 800) up to a bound that keeps a training set's matrix small (4096 x 70,000 floats is 1.1 GB).
+inline constexpr int min_input_width = 784, max_input_width = 4096;
+/// Throws an InputError "<where>: ..." unless min_input_width <= width <= max_input_width.
+void check_input_width(int width, const std::string& where);
+
 /// Names accepted by load_dataset: {"mnist", "fashion-mnist"}.
 const std::vector<std::string>& dataset_names();
 
 /// Loads a split; limit > 0 keeps the first `limit` samples. Throws InputError for an unknown name (listing the
-/// valid ones), input_width < 784, or any file problem.
+/// valid ones), an input width outside [784, 4096], or any file
+/// problem.
 Dataset load_dataset(const std::string& name, Split split, int input_width, int limit = 0);
 
 /// Same, from explicit image and label IDX paths; `how_to_get` ends every file error message. For the names

@@ -71,6 +71,10 @@ NetworkSpec read_network(Fields& f)
       s.exits.push_back(e);
     }
   s.seed = std::uint64_t(f.integer("seed", 0, std::int64_t(1) << 53, 1));
+  if (s.weight_count() > max_network_weights)
+    f.fail("widths", fmt::format("with these fan-outs the network would have {} weights; at most {} (2^26) are "
+                                 "supported",
+                                 s.weight_count(), max_network_weights));
   return s;
 }
 

@@ -16,6 +16,17 @@ std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t stream)
   return r.next();
 }
 
+std::int64_t NetworkSpec::weight_count() const
+{
+  std::int64_t n = 0;
+  for (std::size_t j = 0; j + 1 < widths.size() && j < fan_outs.size(); ++j)
+    n += std::int64_t(widths[j]) * fan_outs[j];
+  for (const auto& e : exits)
+    if (e.after_layer >= 0 && std::size_t(e.after_layer) < widths.size())
+      n += std::int64_t(widths[std::size_t(e.after_layer)]) * e.fan_out;
+  return n;
+}
+
 void NetworkSpec::validate(const std::string& where) const
 {
   if (widths.size() < 2)
@@ -42,6 +53,9 @@ void NetworkSpec::validate(const std::string& where) const
                   fmt::format("{}: exit after layer {} ({}->{})", where, x.after_layer, widths[x.after_layer],
                               classes()));
   }
+  if (weight_count() > max_network_weights)
+    throw InputError(fmt::format("{}: the network would have {} weights; at most {} (2^26) are supported", where,
+                                 weight_count(), max_network_weights));
 }
 
 nlohmann::json to_json(const NetworkSpec& spec)

@@ -19,6 +19,10 @@ struct ExitSpec {
   bool operator==(const ExitSpec&) const = default;
 };
 
+/// The most weights a network may have (junctions and exits): 2^26, some 1.3 GB to train with Adam. The paper's
+/// networks have tens of thousands.
+inline constexpr std::int64_t max_network_weights = std::int64_t(1) << 26;
+
 /// Everything that fixes a network's shape and connectivity.
 struct NetworkSpec {
   std::vector<int> widths;   ///< neurons per layer, input first, classes last, e.g. {800, 40, 40, 10}
@@ -29,6 +33,8 @@ struct NetworkSpec {
 
   int depth() const { return static_cast<int>(widths.size()) - 1; }
   int classes() const { return widths.back(); }
+  /// Edges (weights) of all junctions and exit heads, from widths and fan-outs (which must have their sizes).
+  std::int64_t weight_count() const;
   /// Throws InputError (prefixed by `where`) unless widths, fan-outs and exits are consistent.
   void validate(const std::string& where) const;
 };

@@ -3,6 +3,7 @@
 #include "error.hpp"
 
 #include <cmath>
+#include <filesystem>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <fstream>
@@ -10,13 +11,44 @@
 
 namespace scee {
 
+void check_json_nesting(const std::string& text, const std::string& path)
+{
+  int depth = 0, line = 1;
+  bool in_string = false, escaped = false;
+  for (const char ch : text) {
+    if (ch == '\n')
+      ++line;
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (ch == '\\')
+        escaped = true;
+      else if (ch == '"')
+        in_string = false;
+    } else if (ch == '"') {
+      in_string = true;
+    } else if (ch == '[' || ch == '{') {
+      if (++depth > max_json_depth)
+        throw InputError(fmt::format("{}: line {}: arrays and objects nested deeper than {} levels (scee's files "
+                                     "need only a few)",
+                                     path, line, max_json_depth));
+    } else if (ch == ']' || ch == '}') {
+      --depth;
+    }
+  }
+}
+
 nlohmann::json read_json_file(const std::string& path)
 {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw InputError(fmt::format("{}: is a directory, not a JSON file", path));
   std::ifstream in(path, std::ios::binary);
   if (!in)
     throw InputError(fmt::format("{}: cannot open the file", path));
   std::stringstream text;
   text << in.rdbuf();
+  check_json_nesting(text.str(), path);
   try {
     return nlohmann::json::parse(text.str());
   } catch (const nlohmann::json::parse_error& e) {
@@ -32,9 +64,38 @@ nlohmann::json read_json_file(const std::string& path)
   }
 }
 
+/// Appends a rendering of `value` to `out`, stopping early once `out` is long enough (so that a huge or deeply
+/// nested value costs little).
+static void render(const nlohmann::json& value, std::string& out, int depth)
+{
+  constexpr std::size_t enough = 61;
+  if (out.size() >= enough)
+    return;
+  if (!value.is_structured()) {
+    out += value.dump();
+    return;
+  }
+  const bool object = value.is_object();
+  out += object ? '{' : '[';
+  if (depth >= 4 && !value.empty()) {
+    out += "...";
+  } else {
+    bool first = true;
+    for (auto it = value.begin(); it != value.end() && out.size() < enough; ++it) {
+      out += first ? "" : ",";
+      first = false;
+      if (object)
+        out += nlohmann::json(it.key()).dump() + ":";
+      render(*it, out, depth + 1);
+    }
+  }
+  out += object ? '}' : ']';
+}
+
 std::string brief(const nlohmann::json& value)
 {
-  std::string s = value.dump();
+  std::string s;
+  render(value, s, 0);
   if (s.size() > 60)
     s = s.substr(0, 57) + "...";
   return s;

@@ -12,7 +12,12 @@
 namespace scee {
 
 /// Parses a JSON file; a missing file or a syntax error is an InputError naming the file (and line for syntax).
+/// Arrays and objects nested deeper than max_json_depth are refused (no scee file needs more than a few levels).
 nlohmann::json read_json_file(const std::string& path);
+
+inline constexpr int max_json_depth = 64;
+/// Refuses JSON text whose arrays and objects nest deeper than max_json_depth (an InputError naming `path`).
+void check_json_nesting(const std::string& text, const std::string& path);
 
 /// One JSON object under validation. Every accessor marks its key as used; done() refuses the rest.
 class Fields {

@@ -1,5 +1,5 @@
-// scee: the command-line entry point. Parses the subcommand and runs it; every InputError becomes one line on
-// stderr and exit status 2.
+// scee: the command-line entry point. Parses the subcommand and runs it; every InputError and every argument error
+// becomes one line on stderr and exit status 2.
 #include "error.hpp"
 #include "model_commands.hpp"
 #include "plot_command.hpp"
@@ -8,7 +8,57 @@
 #include "sweep_command.hpp"
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <new>
+#include <regex>
+
+namespace {
+
+/// The names of the subcommands, in the order they were added.
+std::vector<std::string> command_names(CLI::App& app)
+{
+  std::vector<std::string> names;
+  for (const auto* c : app.get_subcommands({}))
+    names.push_back(c->get_name());
+  return names;
+}
+
+/// A CLI11 message made short and precise: numeric ranges as intervals (CLI11 prints PositiveNumber as "0.000000 to
+/// 179769...": `must be > 0`), conversions naming the expected type, newlines folded.
+std::string tidy(std::string what, CLI::App* command)
+{
+  for (auto& ch : what)
+    if (ch == '\n' || ch == '\r')
+      ch = ' ';
+  std::smatch m;
+  if (std::regex_match(what, m, std::regex(R"((\S+): Value (.*) not in range (\S+) to (\S+))"))) {
+    const double lo = std::strtod(m[3].str().c_str(), nullptr), hi = std::strtod(m[4].str().c_str(), nullptr);
+    CLI::Option* opt = command ? command->get_option_no_throw(m[1].str()) : nullptr;
+    bool positive = false; // CLI::PositiveNumber's lower bound (the smallest double) prints as 0.000000
+    for (int i = 0; opt && !positive; ++i)
+      try {
+        positive = opt->get_validator(i)->get_description() == "POSITIVE";
+      } catch (const CLI::OptionNotFound&) {
+        break;
+      }
+    const std::string valid = hi >= 1e300 ? (positive ? std::string("> 0") : fmt::format(">= {}", lo))
+                                          : fmt::format("in [{}, {}]", lo, hi);
+    const bool integer = opt && opt->get_type_name() == "INT";
+    return fmt::format("{}: must be {} {}, got {}", m[1].str(), integer ? "an integer" : "a number", valid, m[2].str());
+  }
+  if (std::regex_match(what, m, std::regex(R"(Could not convert: (\S+) = (.*))"))) {
+    const CLI::Option* opt = command ? command->get_option_no_throw(m[1].str()) : nullptr;
+    const std::string type = opt ? opt->get_type_name() : std::string();
+    return fmt::format("{}: \"{}\" is not a valid {}", m[1].str(), m[2].str(), type.empty() ? "value" : type);
+  }
+  if (std::regex_match(what, m, std::regex(R"(The following arguments? (was|were) not expected: (.*))")))
+    return fmt::format("{}: unexpected argument (not an option of this command)", m[2].str());
+  return what;
+}
+
+} // namespace
 
 int main(int argc, char** argv)
 {
@@ -30,14 +80,42 @@ int main(int argc, char** argv)
   scee::add_plot_command(app, action);
   try {
     app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? 0 : 2;
+    // One line, naming the argument, and where the valid ones are listed.
+    const auto names = command_names(app);
+    CLI::App* command = nullptr;
+    for (int i = 1; i < argc && !command; ++i)
+      if (std::find(names.begin(), names.end(), argv[i]) != names.end())
+        command = app.get_subcommand(argv[i]);
+    if (argc < 2)
+      fmt::print(stderr, "scee: error: a command is required, one of {}; see scee --help\n", fmt::join(names, ", "));
+    else if (!command && argv[1][0] != '-')
+      fmt::print(stderr, "scee: error: unknown command \"{}\"; valid: {}; see scee --help\n", argv[1],
+                 fmt::join(names, ", "));
+    else if (!command && dynamic_cast<const CLI::RequiredError*>(&e))
+      fmt::print(stderr, "scee: error: {}: not an option of scee itself; a command is required first, one of {}; see "
+                         "scee --help\n",
+                 argv[1], fmt::join(names, ", "));
+    else if (!command)
+      fmt::print(stderr, "scee: error: {}; see scee --help\n", tidy(e.what(), nullptr));
+    else
+      fmt::print(stderr, "scee: error: {}; see scee {} --help\n", tidy(e.what(), command), command->get_name());
+    return 2;
   }
   try {
     return action ? action() : 0;
   } catch (const scee::InputError& e) {
     fmt::print(stderr, "scee: error: {}\n", e.what());
+    return 2;
+  } catch (const std::bad_alloc&) {
+    fmt::print(stderr, "scee: error: out of memory: the model or the data are too large for this machine (reduce "
+                       "the widths, the batch size or the samples)\n");
     return 2;
   } catch (const std::exception& e) {
     fmt::print(stderr, "scee: internal error: {}\n", e.what());

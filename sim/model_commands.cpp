@@ -75,10 +75,27 @@ ModelSpec resolve_spec(const TrainOptions& o)
     t.seed = std::uint64_t(o.seed);
   if (o.freeze_backbone)
     t.freeze_backbone = true;
-  net.validate("model");
+  const std::string where = o.spec_file.empty() ? std::string("--widths/--fan-outs/--densities/--exits")
+                                                : o.spec_file + " with --widths/--fan-outs/--densities/--exits";
+  net.validate(where);
+  check_input_width(net.widths.front(), where);
   if (!t.exit_loss_weights.empty() && t.exit_loss_weights.size() != net.exits.size())
     t.exit_loss_weights.clear();
   return m;
+}
+
+/// A CLI check for a real number in [lo, hi] with a message in the same words as the JSON readers'.
+CLI::Validator real_range(double lo, double hi)
+{
+  return CLI::Validator(
+      [lo, hi](std::string& text) {
+        char* end = nullptr;
+        const double x = std::strtod(text.c_str(), &end);
+        if (end == text.c_str() || *end != '\0' || !std::isfinite(x) || x < lo || x > hi)
+          return fmt::format("must be a number in [{}, {}], got {}", lo, hi, text);
+        return std::string();
+      },
+      fmt::format("in [{}, {}]", lo, hi));
 }
 
 std::string csv_number(double v) { return std::isfinite(v) ? fmt::format("{}", v) : ""; }
@@ -198,6 +215,7 @@ int run_eval(const EvalOptions& o, const std::string& command_line)
 {
   const ModelFile m = load_model(o.model);
   const Network& net = m.network;
+  check_input_width(net.spec().widths.front(), o.model + ": $.network.widths[0]");
   const std::string dataset = o.dataset.empty() ? m.training.dataset : o.dataset;
   const Dataset data = load_dataset(dataset, o.split == "train" ? Split::train : Split::test,
                                     net.spec().widths.front(), o.limit);
@@ -311,13 +329,18 @@ void add_train_command(CLI::App& app, Action& action, const std::string& command
   c->add_option("--densities", o->densities, "density per junction in (0,1]; the nearest valid fan-out is used")
       ->delimiter(',');
   c->add_option("--exits", o->exits, "hidden layers with a dense exit head, e.g. 1 or 1,2")->delimiter(',');
-  c->add_option("--dataset", o->dataset, "mnist or fashion-mnist");
-  c->add_option("--epochs", o->epochs, "epochs (default 50)");
-  c->add_option("--batch-size", o->batch_size, "mini-batch size (default 256)");
-  c->add_option("--learning-rate", o->learning_rate, "Adam learning rate (default 1e-3)");
-  c->add_option("--train-samples", o->train_samples, "use the first N training samples (0 = all 60,000)");
-  c->add_option("--test-samples", o->test_samples, "use the first N test samples (0 = all 10,000)");
-  c->add_option("--seed", o->seed, "seed of initialisation and shuffling (default 1)");
+  // The same ranges as a spec file's "training" keys (model_spec.cpp).
+  c->add_option("--dataset", o->dataset, "mnist or fashion-mnist")->check(CLI::IsMember(dataset_names()));
+  c->add_option("--epochs", o->epochs, "epochs (default 50)")->check(CLI::Range(1, 100000));
+  c->add_option("--batch-size", o->batch_size, "mini-batch size (default 256)")->check(CLI::Range(1, 1 << 20));
+  c->add_option("--learning-rate", o->learning_rate, "Adam learning rate (default 1e-3)")
+      ->check(real_range(1e-12, 10.0));
+  c->add_option("--train-samples", o->train_samples, "use the first N training samples (0 = all 60,000)")
+      ->check(CLI::Range(0, 60000));
+  c->add_option("--test-samples", o->test_samples, "use the first N test samples (0 = all 10,000)")
+      ->check(CLI::Range(0, 10000));
+  c->add_option("--seed", o->seed, "seed of initialisation and shuffling (default 1)")
+      ->check(CLI::Range(std::int64_t(0), std::int64_t(1) << 53));
   c->add_flag("--freeze-backbone", o->freeze_backbone, "train only the exit heads on the backbone of --init-from");
   c->add_option("--init-from", o->init_from, "trained model whose backbone --freeze-backbone keeps");
   c->add_option("--out", o->out, "model file to write")->capture_default_str();
@@ -333,7 +356,8 @@ void add_eval_command(CLI::App& app, Action& action, const std::string& command_
                                        "final output the prediction, max-softmax and entropy), accuracy per exit, "
                                        "weights, storage and MACs against the fully connected network");
   c->add_option("model", o->model, "model file written by `scee train`")->required();
-  c->add_option("--dataset", o->dataset, "mnist or fashion-mnist (default: the model's)");
+  c->add_option("--dataset", o->dataset, "mnist or fashion-mnist (default: the model's)")
+      ->check(CLI::IsMember(dataset_names()));
   c->add_option("--split", o->split, "test or train")->check(CLI::IsMember({"test", "train"}))->capture_default_str();
   c->add_option("--limit", o->limit, "first N samples only (0 = all)")->check(CLI::NonNegativeNumber);
   c->add_option("--out", o->out, "output directory")->capture_default_str();

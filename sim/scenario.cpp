@@ -240,6 +240,8 @@ void read_model(Fields& f, Scenario& s)
     s.model_file = fs::absolute(p).lexically_normal().string();
   } else {
     s.model_spec = model_spec_from_json(m.raw("spec"), m.file(), m.path_of("spec"));
+    check_input_width(s.model_spec->network.widths.front(),
+                      fmt::format("{}: {}.widths[0]", m.file(), m.path_of("spec")));
   }
 }
 
@@ -395,6 +397,7 @@ Scenario load_scenario(const std::string& file)
 void check_against_model(const Scenario& s, const NetworkSpec& model)
 {
   const int depth = model.depth();
+  check_input_width(model.widths.front(), fmt::format("{}: $.model", s.file));
   if (s.split_after > depth)
     Fields::fail_at(s.file, "$.split.after_layer",
                     fmt::format("must be in 0..{} for this model ({} layers; 0 = full offload, {} = edge only), got {}",

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <limits>
 
 namespace scee {
 
@@ -69,6 +70,8 @@ Sweep load_sweep(const std::string& file)
   sw.file = file;
   sw.base = doc;
   sw.base.erase("sweep");
+  if (doc.contains("name") && (!doc["name"].is_string() || doc["name"].get<std::string>().empty()))
+    Fields::fail_at(file, "$.name", fmt::format("must be a non-empty string, got {}", brief(doc["name"])));
   sw.name = doc.value("name", std::filesystem::path(file).stem().string());
   Fields f(doc.at("sweep"), file, "$.sweep");
   sw.traces = f.flag("traces", false);
@@ -124,7 +127,10 @@ Sweep load_sweep(const std::string& file)
     Fields::fail_at(file, "$.sweep.axes", "sweep \"fan_outs\" or \"densities\", not both");
   const std::size_t count = sw.point_count();
   if (count > 1000000)
-    Fields::fail_at(file, "$.sweep.axes", fmt::format("{} points is more than the 1,000,000 a sweep may have", count));
+    Fields::fail_at(file, "$.sweep.axes",
+                    fmt::format("{} points is more than the 1,000,000 a sweep may have (split it into several sweeps)",
+                                count == std::numeric_limits<std::size_t>::max() ? std::string("more than 2^64")
+                                                                                 : std::to_string(count)));
   // Validate every point now: a mistake that spoils every point (a typo in the base) fails before any work starts;
   // a combination that is invalid for some points only is recorded as a failed point when the sweep runs.
   std::string first_error;
@@ -146,9 +152,12 @@ Sweep load_sweep(const std::string& file)
 
 std::size_t Sweep::point_count() const
 {
+  // Saturates rather than wraps: a product beyond size_t stays above any limit.
   std::size_t n = 1;
   for (const auto& a : axes)
-    n *= a.steps.size();
+    n = a.steps.size() != 0 && n > std::numeric_limits<std::size_t>::max() / a.steps.size()
+            ? std::numeric_limits<std::size_t>::max()
+            : n * a.steps.size();
   return n;
 }
 

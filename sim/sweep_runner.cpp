@@ -61,6 +61,7 @@ nlohmann::ordered_json point_record(const SweepPoint& p, const std::string& stat
 [[noreturn]] void run_point_child(const Sweep& sweep, const SweepPoint& p, const std::string& dir, bool traces)
 {
   std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
   int code = 0;
   try {
     nlohmann::ordered_json record;
@@ -90,6 +91,7 @@ nlohmann::ordered_json point_record(const SweepPoint& p, const std::string& stat
 [[noreturn]] void train_model_child(const Scenario& s)
 {
   std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
   int code = 0;
   try {
     obtain_model(s, true);
@@ -156,6 +158,27 @@ void write_results(const std::string& dir, const std::vector<nlohmann::ordered_j
   write_file_atomic(dir + "/manifest.json", manifest.dump(2) + "\n");
 }
 
+/// Trains the models, `jobs` at a time, each in its own process; returns how many failed.
+int train_models(const std::vector<const Scenario*>& to_train, int jobs, bool quiet)
+{
+  if (to_train.empty())
+    return 0;
+  Progress bar("train", stderr, 10.0);
+  int done = 0, failed = 0;
+  run_pool(
+      to_train.size(), jobs, [&](std::size_t t) { train_model_child(*to_train[t]); },
+      [&](std::size_t, int status) {
+        ++done;
+        failed += !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        if (!quiet)
+          bar.update(double(done) / double(to_train.size()),
+                     fmt::format("{}/{} models, {} failed", done, to_train.size(), failed));
+      });
+  if (!quiet)
+    bar.finish(fmt::format("{} models trained, {} failed", done - failed, failed));
+  return failed;
+}
+
 std::vector<std::string> axis_names(const Sweep& sweep)
 {
   std::vector<std::string> names;
@@ -173,7 +196,8 @@ std::pair<int, int> parse_shard(const std::string& text)
   char slash = 0;
   std::istringstream in(text);
   if (!(in >> i >> slash >> n) || slash != '/' || !in.eof() || n < 1 || i < 0 || i >= n)
-    throw InputError(fmt::format("--shard: \"{}\" is not of the form i/N with 0 <= i < N (e.g. 0/4)", text));
+    throw InputError(fmt::format("--shard: \"{}\" is not of the form i/N with 0 <= i < N (e.g. 0/4), auto or auto/N",
+                                 text));
   return {i, n};
 }
 
@@ -278,6 +302,12 @@ int run_sweep(const Sweep& sweep, const SweepOptions& o, const std::string& comm
       fmt::print("  model {} {}\n", path, fs::exists(path) ? "(cached)" : "(to train)");
     return 0;
   }
+  if (o.train_only) {
+    const int failed = train_models(to_train, o.jobs, o.quiet);
+    fmt::print("{}: {} models, {} trained now, {} failed (cache {}/models)\n", sweep.name, models.size(),
+               to_train.size() - std::size_t(failed), failed, cache_dir());
+    return failed ? 1 : 0;
+  }
 
   // The output directory: new, or the same sweep when resuming.
   const std::string header_path = o.out_dir + "/sweep.json";
@@ -297,24 +327,11 @@ int run_sweep(const Sweep& sweep, const SweepOptions& o, const std::string& comm
   write_file_atomic(header_path, header.dump(2) + "\n");
 
   std::signal(SIGINT, on_sigint);
+  std::signal(SIGTERM, on_sigint); // Slurm's time limit and scancel: keep what finished, say what did not
   const bool traces = o.traces || sweep.traces;
 
   // Train the missing models first, each once, in parallel.
-  if (!to_train.empty()) {
-    Progress bar("train", stderr, 10.0);
-    int done = 0, failed = 0;
-    run_pool(
-        to_train.size(), o.jobs, [&](std::size_t t) { train_model_child(*to_train[t]); },
-        [&](std::size_t, int status) {
-          ++done;
-          failed += !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-          if (!o.quiet)
-            bar.update(double(done) / double(to_train.size()),
-                       fmt::format("{}/{} models, {} failed", done, to_train.size(), failed));
-        });
-    if (!o.quiet)
-      bar.finish(fmt::format("{} models trained, {} failed", done - failed, failed));
-  }
+  train_models(to_train, o.jobs, o.quiet);
 
   // Then the points that have no record yet.
   std::vector<const SweepPoint*> todo;
@@ -339,6 +356,7 @@ int run_sweep(const Sweep& sweep, const SweepOptions& o, const std::string& comm
                      fmt::format("{}/{} points, {} failed", done, mine.size(), failed));
       });
   std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
   if (interrupted) {
     fmt::print(stderr, "\ninterrupted: {} of {} points finished and kept in {}; continue with --resume\n", done,
                mine.size(), o.out_dir);
@@ -365,6 +383,15 @@ int run_sweep(const Sweep& sweep, const SweepOptions& o, const std::string& comm
   write_results(o.out_dir, records, axis_names(sweep), manifest);
   fmt::print("{}: {} points ({} failed) -> {}/results.csv\n", sweep.name, mine.size(), failures, o.out_dir);
   return 0;
+}
+
+std::vector<int> unfinished_points(const Sweep& sweep, const SweepOptions& o)
+{
+  std::vector<int> out;
+  for (int i = o.shard_index; i < int(sweep.point_count()); i += o.shard_count)
+    if (!fs::exists(point_file(o.out_dir, i)))
+      out.push_back(i);
+  return out;
 }
 
 void merge_sweeps(const std::vector<std::string>& shard_dirs, const std::string& out_dir,
@@ -398,9 +425,14 @@ void merge_sweeps(const std::vector<std::string>& shard_dirs, const std::string&
       missing.push_back(i);
   if (!missing.empty()) {
     std::vector<int> some(missing.begin(), missing.begin() + std::min<std::size_t>(missing.size(), 20));
-    throw InputError(fmt::format("merge: {} of {} points have no result (points {}{}); rerun their shards with "
-                                 "--resume",
-                                 missing.size(), total, fmt::join(some, ", "), missing.size() > 20 ? ", ..." : ""));
+    const int shards = parse_shard(first.value("shard", "0/1")).second;
+    std::set<int> unfinished; // the shards (of the first directory's sharding) that hold the missing points
+    for (const int p : missing)
+      unfinished.insert(p % shards);
+    throw InputError(fmt::format("merge: {} of {} points have no result (points {}{}); rerun shard{} {} (of {}) "
+                                 "with --resume",
+                                 missing.size(), total, fmt::join(some, ", "), missing.size() > 20 ? ", ..." : "",
+                                 unfinished.size() > 1 ? "s" : "", fmt::join(unfinished, ", "), shards));
   }
   std::vector<nlohmann::ordered_json> ordered;
   int failures = 0;

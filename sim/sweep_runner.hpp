@@ -16,6 +16,7 @@ struct SweepOptions {
   int jobs = 1;
   bool resume = false;
   bool dry_run = false;
+  bool train_only = false; ///< train (or find cached) the models of this shard's points, run nothing else
   bool quiet = false;
   bool traces = false;    ///< keep per-sample latencies (also on when the sweep says so)
   int shard_index = 0;    ///< this process runs the points with index % shard_count == shard_index
@@ -24,6 +25,9 @@ struct SweepOptions {
 
 /// Runs (or, with dry_run, lists) a sweep. Returns the exit status: 0, or 130 when interrupted by SIGINT.
 int run_sweep(const Sweep& sweep, const SweepOptions& options, const std::string& command_line);
+
+/// The points of this shard that have no record in options.out_dir yet.
+std::vector<int> unfinished_points(const Sweep& sweep, const SweepOptions& options);
 
 /// Combines the outputs of shard runs of one sweep into `out_dir`: the same results.csv a single run gives.
 void merge_sweeps(const std::vector<std::string>& shard_dirs, const std::string& out_dir,
@@ -37,7 +41,7 @@ std::string results_csv(const std::vector<nlohmann::ordered_json>& records, cons
 /// pair; rows that are not "ok" are never on the front.
 std::vector<bool> pareto_front(const std::vector<nlohmann::ordered_json>& records);
 
-/// Parses "i/N" (0 <= i < N) for --shard.
+/// Parses "i/N" (0 <= i < N) for --shard (slurm.hpp adds "auto").
 std::pair<int, int> parse_shard(const std::string& text);
 
 } // namespace scee

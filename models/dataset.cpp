@@ -49,9 +49,11 @@ std::string find_file(const std::string& dir, const std::string& file, bool pref
   return !std::filesystem::exists(first) && std::filesystem::exists(second) ? second : first;
 }
 
-/// Reads one IDX file; for MNIST also checks the SHA-256 of its (decompressed) bytes, after the structural checks
+/// Reads one IDX file; for MNIST also compares the SHA-256 of its (decompressed) bytes with the published one. A
+/// mismatch is not thrown but returned in `sha_error`, to be reported after the structural, shape and count checks
 /// (which say more precisely what is wrong).
-IdxArray read_checked(const std::string& name, const std::string& path, const std::string& hint) {
+IdxArray read_checked(const std::string& name, const std::string& path, const std::string& hint,
+                      std::string& sha_error) {
   std::vector<std::uint8_t> bytes = read_file_bytes(path, hint);
   std::string expected;
   std::string found;
@@ -64,9 +66,8 @@ IdxArray read_checked(const std::string& name, const std::string& path, const st
   }
   IdxArray array = parse_idx(std::move(bytes), path, hint);
   if (found != expected) {
-    throw InputError(
-        fmt::format("{}: sha256 mismatch: expected {}, found {} (corrupt or different file; re-run .ci/setup)", path,
-                    expected, found));
+    sha_error = fmt::format("{}: sha256 mismatch: expected {}, found {} (corrupt or different file; re-run .ci/setup)",
+                            path, expected, found);
   }
   return array;
 }
@@ -113,13 +114,14 @@ Dataset load_idx_pair(const std::string& name, Split split, const std::string& i
   constexpr int pixels = image_side * image_side;
   static_assert(pixels == min_input_width);
   check_input_width(input_width, name);
-  const IdxArray image_array = read_checked(name, images, how_to_get);
+  std::string image_sha_error, label_sha_error;
+  const IdxArray image_array = read_checked(name, images, how_to_get, image_sha_error);
   const auto& dims = image_array.dims;
   if (dims.size() != 3 || dims[1] != image_side || dims[2] != image_side) {
     throw InputError(fmt::format("{}: expected images of shape (count, {}, {}), found ({}) ({})", images, image_side,
                                  image_side, fmt::join(dims, ", "), how_to_get));
   }
-  IdxArray label_array = read_checked(name, labels, how_to_get);
+  IdxArray label_array = read_checked(name, labels, how_to_get, label_sha_error);
   if (label_array.dims.size() != 1) {
     throw InputError(fmt::format("{}: expected a 1-D array of labels, found {} dimensions ({})", labels,
                                  label_array.dims.size(), how_to_get));
@@ -141,6 +143,9 @@ Dataset load_idx_pair(const std::string& name, Split split, const std::string& i
       throw InputError(fmt::format("{}: label {} of sample {} is out of range 0..{} ({})", labels,
                                    label_array.data[i], i, class_count - 1, how_to_get));
     }
+  }
+  for (const auto& error : {image_sha_error, label_sha_error}) {
+    if (!error.empty()) throw InputError(error);
   }
 
   const auto count = static_cast<Eigen::Index>(limit > 0 ? std::min<std::size_t>(total, limit) : total);

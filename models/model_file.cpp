@@ -1,8 +1,10 @@
 #include "model_file.hpp"
 
+#include "atomic_file.hpp"
 #include "error.hpp"
 #include "model_spec.hpp"
 #include "sha256.hpp"
+#include "strict_json.hpp"
 
 #include <bit>
 #include <cstring>
@@ -50,6 +52,9 @@ std::vector<Tensor> tensors_of(const Network& net)
 
 std::string read_all(const std::string& path)
 {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw InputError(fmt::format("{}: is a directory, not a model file; give a file written by `scee train`", path));
   std::ifstream in(path, std::ios::binary);
   if (!in)
     throw InputError(fmt::format("{}: cannot open the model file ({}); train one with `scee train`", path,
@@ -86,6 +91,7 @@ std::pair<nlohmann::json, std::size_t> check_container(const std::string& path, 
                                  path, to_hex(stored), digest));
   nlohmann::json header;
   try {
+    check_json_nesting(bytes.substr(fixed, header_bytes), path + ": the header");
     header = nlohmann::json::parse(bytes.substr(fixed, header_bytes));
   } catch (const nlohmann::json::exception& e) {
     throw InputError(fmt::format("{}: the header is not valid JSON", path));
@@ -125,17 +131,7 @@ void save_model(const std::string& path, const ModelFile& model)
   const auto digest = h.finish();
   out.append(reinterpret_cast<const char*>(digest.data()), digest.size());
 
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f)
-      throw InputError(fmt::format("{}: cannot write ({})", tmp, std::strerror(errno)));
-    f.write(out.data(), std::streamsize(out.size()));
-    f.flush();
-    if (!f)
-      throw InputError(fmt::format("{}: write failed", tmp));
-  }
-  std::filesystem::rename(tmp, path);
+  write_file_atomic(path, out);
 }
 
 nlohmann::json read_model_header(const std::string& path) { return check_container(path, read_all(path)).first; }
@@ -191,7 +187,10 @@ ModelFile load_model(const std::string& path)
       throw;
     throw InputError(fmt::format("{}: {}", path, what));
   } catch (const nlohmann::json::exception& e) {
-    throw InputError(fmt::format("{}: the header is incomplete or of the wrong type ({})", path, e.what()));
+    std::string what = e.what();
+    if (const auto cut = what.find("] "); cut != std::string::npos)
+      what = what.substr(cut + 2); // drop nlohmann's "[json.exception.out_of_range.403] " prefix
+    throw InputError(fmt::format("{}: the header is incomplete or of the wrong type ({})", path, what));
   }
 }
 

@@ -127,7 +127,7 @@ const nlohmann::json& Fields::raw(const std::string& key) { return require(key);
 
 static std::string range_text(double lo, double hi)
 {
-  if (std::isinf(hi))
+  if (std::isinf(hi) || hi >= 9.2e18) // no upper bound, or the largest int64
     return fmt::format(">= {}", lo);
   return fmt::format("in [{}, {}]", lo, hi);
 }

@@ -16,8 +16,8 @@ namespace scee {
 nlohmann::json read_json_file(const std::string& path);
 
 inline constexpr int max_json_depth = 64;
-/// Refuses JSON text whose arrays and objects nest deeper than max_json_depth (an InputError naming `path`).
-void check_json_nesting(const std::string& text, const std::string& path);
+/// Refuses JSON text whose arrays and objects nest deeper than max_json_depth: an InputError "<where>: line N: ...".
+void check_json_nesting(const std::string& text, const std::string& where);
 
 /// One JSON object under validation. Every accessor marks its key as used; done() refuses the rest.
 class Fields {

@@ -9,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
+#include <filesystem>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <new>
@@ -23,6 +24,13 @@ std::vector<std::string> command_names(CLI::App& app)
   for (const auto* c : app.get_subcommands({}))
     names.push_back(c->get_name());
   return names;
+}
+
+/// An option's value type ("INT", "FLOAT", "[INT]", ...), without the validators' descriptions CLI11 appends.
+std::string type_of(const CLI::Option& opt)
+{
+  const std::string t = opt.get_type_name();
+  return t.substr(0, t.find(':'));
 }
 
 /// A CLI11 message made short and precise: numeric ranges as intervals (CLI11 prints PositiveNumber as "0.000000 to
@@ -45,12 +53,12 @@ std::string tidy(std::string what, CLI::App* command)
       }
     const std::string valid = hi >= 1e300 ? (positive ? std::string("> 0") : fmt::format(">= {}", lo))
                                           : fmt::format("in [{}, {}]", lo, hi);
-    const bool integer = opt && opt->get_type_name() == "INT";
+    const bool integer = opt && type_of(*opt) == "INT";
     return fmt::format("{}: must be {} {}, got {}", m[1].str(), integer ? "an integer" : "a number", valid, m[2].str());
   }
   if (std::regex_match(what, m, std::regex(R"(Could not convert: (\S+) = (.*))"))) {
     const CLI::Option* opt = command ? command->get_option_no_throw(m[1].str()) : nullptr;
-    const std::string type = opt ? opt->get_type_name() : std::string();
+    const std::string type = opt ? type_of(*opt) : std::string();
     return fmt::format("{}: \"{}\" is not a valid {}", m[1].str(), m[2].str(), type.empty() ? "value" : type);
   }
   if (std::regex_match(what, m, std::regex(R"(The following arguments? (was|were) not expected: (.*))")))
@@ -111,6 +119,9 @@ int main(int argc, char** argv)
   try {
     return action ? action() : 0;
   } catch (const scee::InputError& e) {
+    fmt::print(stderr, "scee: error: {}\n", e.what());
+    return 2;
+  } catch (const std::filesystem::filesystem_error& e) { // e.g. an --out folder that cannot be made
     fmt::print(stderr, "scee: error: {}\n", e.what());
     return 2;
   } catch (const std::bad_alloc&) {

@@ -31,6 +31,16 @@ EdgeFootprint edge_footprint(const Scenario& s, const Network& net)
   return f;
 }
 
+std::string infeasibility(const Scenario& s, const Network& net)
+{
+  const EdgeFootprint fp = edge_footprint(s, net);
+  if (fp.total() <= s.device.memory_bytes)
+    return "";
+  return fmt::format("infeasible: the head needs {} bytes of memory ({} for parameters and indices plus {} for "
+                     "activations) but device \"{}\" has {}",
+                     fp.total(), fp.storage_bytes, fp.activation_bytes, s.device.name, s.device.memory_bytes);
+}
+
 nlohmann::ordered_json summarize(const Scenario& s, const Network& net, const SimulationResult& r)
 {
   const auto n = double(r.samples.size());
@@ -80,8 +90,12 @@ nlohmann::ordered_json summarize(const Scenario& s, const Network& net, const Si
   j["arrival"] = to_string(s.arrival);
   j["network_model"] = s.network_model;
   j["seed"] = s.seed;
-  // Metrics.
+  // Metrics. Those of the simulated system are null (empty in CSV) for an infeasible configuration, which is not
+  // simulated; the model's own numbers and the footprint stay.
+  const bool feasible = fp.total() <= s.device.memory_bytes;
+  j["feasible"] = feasible;
   j["samples"] = r.samples.size();
+  const auto first_simulated = j.size();
   j["accuracy"] = double(correct) / n;
   long exited = 0;
   for (long e : exits)
@@ -114,6 +128,12 @@ nlohmann::ordered_json summarize(const Scenario& s, const Network& net, const Si
   j["edge_macs_per_inference"] = edge_macs / n;
   j["server_macs_per_inference"] = server_macs / n;
   j["total_macs_per_inference"] = (edge_macs + server_macs) / n;
+  if (!feasible) {
+    std::size_t i = 0;
+    for (auto item : j.items())
+      if (i++ >= first_simulated)
+        item.value() = nullptr;
+  }
   // The whole backbone against the fully connected network of the same widths (the paper's trade-off).
   NetworkSpec dense_spec = net.spec();
   dense_spec.fan_outs.assign(dense_spec.widths.begin() + 1, dense_spec.widths.end());

@@ -23,7 +23,13 @@ struct EdgeFootprint {
 };
 EdgeFootprint edge_footprint(const Scenario& s, const Network& net);
 
+/// Empty when the head fits the device's memory (edge_footprint <= memory_bytes); otherwise one line saying why the
+/// configuration is infeasible. An infeasible configuration is not simulated (docs/simulation.md, "Memory").
+std::string infeasibility(const Scenario& s, const Network& net);
+
 /// The summary of a run: configuration columns first, then metrics; units in every name. Stable key order.
+/// `feasible` is false when the head does not fit the device; then `r` is empty and the metrics of the simulated
+/// system are null.
 nlohmann::ordered_json summarize(const Scenario& s, const Network& net, const SimulationResult& r);
 
 /// The summary flattened to a CSV header line and one row.

@@ -75,10 +75,14 @@ ModelSpec resolve_spec(const TrainOptions& o)
     t.seed = std::uint64_t(o.seed);
   if (o.freeze_backbone)
     t.freeze_backbone = true;
-  const std::string where = o.spec_file.empty() ? std::string("--widths/--fan-outs/--densities/--exits")
-                                                : o.spec_file + " with --widths/--fan-outs/--densities/--exits";
+  // Name what set the network: the flags, the spec file, or both.
+  const bool flags = !o.widths.empty() || !o.fan_outs.empty() || !o.densities.empty() || !o.exits.empty();
+  const std::string from_flags = "--widths/--fan-outs/--densities/--exits";
+  const std::string where = o.spec_file.empty() ? from_flags
+                            : flags             ? o.spec_file + " with " + from_flags
+                                                : o.spec_file + ": $";
   net.validate(where);
-  check_input_width(net.widths.front(), where);
+  check_input_width(net.widths.front(), flags ? where : o.spec_file + ": $.widths[0]");
   if (!t.exit_loss_weights.empty() && t.exit_loss_weights.size() != net.exits.size())
     t.exit_loss_weights.clear();
   return m;

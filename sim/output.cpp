@@ -1,36 +1,12 @@
 #include "output.hpp"
 
-#include "error.hpp"
-
 #include <array>
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
-#include <filesystem>
 #include <fmt/format.h>
-#include <fstream>
 #include <simgrid/config.h>
 #include <simgrid/version.h>
 
 namespace scee {
-
-void write_file_atomic(const std::string& path, const std::string& content)
-{
-  const std::filesystem::path p(path);
-  if (p.has_parent_path())
-    std::filesystem::create_directories(p.parent_path());
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f)
-      throw InputError(fmt::format("{}: cannot write ({})", path, std::strerror(errno)));
-    f << content;
-    f.flush();
-    if (!f)
-      throw InputError(fmt::format("{}: write failed", path));
-  }
-  std::filesystem::rename(tmp, path);
-}
 
 std::string csv_cell(const nlohmann::ordered_json& v)
 {

@@ -2,13 +2,12 @@
 // manifest of what produced it.
 #pragma once
 
+#include "atomic_file.hpp" // write_file_atomic: every output file is written with it
+
 #include <nlohmann/json.hpp>
 #include <string>
 
 namespace scee {
-
-/// Writes `content` to `path` atomically (write `path.tmp`, then rename); creates parent directories.
-void write_file_atomic(const std::string& path, const std::string& content);
 
 /// scee version, git revision of the source tree (with "-dirty" when it has uncommitted changes, "unknown" without
 /// git), SimGrid version, command line.

@@ -45,6 +45,12 @@ int run(const RunOptions& o, const std::string& command_line)
   write_file_atomic(out + "/summary.json", summary.dump(2) + "\n");
   write_file_atomic(out + "/manifest.json", manifest.dump(2) + "\n"); // last: its presence marks a complete run
 
+  if (!run.infeasible.empty()) {
+    fmt::print("{}: {} x {} over {} to {}, split after layer {}: {}; nothing simulated (feasible = 0)\n", s.name,
+               s.device_count, s.device.name, s.network.name, s.server.name, s.split_after, run.infeasible);
+    fmt::print("  wrote {}/summary.json, summary.csv, samples.csv, manifest.json ({:.2f} s wall)\n", out, wall_s);
+    return 0;
+  }
   fmt::print("{}: {} samples on {} x {} over {} to {}, split after layer {}\n", s.name, r.samples.size(), s.device_count,
              s.device.name, s.network.name, s.server.name, s.split_after);
   fmt::print("  accuracy {:.2f}%  offload rate {:.1f}%", 100 * summary["accuracy"].get<double>(),
@@ -60,9 +66,6 @@ int run(const RunOptions& o, const std::string& command_line)
              summary["edge_idle_energy_per_inference_j"].get<double>(),
              summary["radio_energy_per_inference_j"].get<double>(),
              summary["uplink_bytes_per_inference"].get<double>());
-  if (!summary["head_fits_memory"].get<bool>())
-    fmt::print("  warning: the head needs {} bytes but {} has {}\n", summary["edge_memory_bytes"].get<long>(),
-               s.device.name, s.device.memory_bytes);
   fmt::print("  wrote {}/summary.json, summary.csv, samples.csv, manifest.json ({:.2f} s wall)\n", out, wall_s);
   return 0;
 }

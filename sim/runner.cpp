@@ -5,6 +5,7 @@
 #include "metrics.hpp"
 #include "model_cache.hpp"
 #include "progress.hpp"
+#include "trainer.hpp"
 
 #include <fmt/format.h>
 #include <memory>
@@ -22,16 +23,22 @@ RunOutput run_scenario(Scenario s, bool quiet)
   if (data.count() < s.samples)
     throw InputError(fmt::format("{}: $.dataset.samples: {} requested but the test split has {}", s.file, s.samples,
                                  data.count()));
-  std::unique_ptr<Progress> bar;
-  if (!quiet)
-    bar = std::make_unique<Progress>("simulate");
   RunOutput out;
-  out.result = simulate(s, net, data, [&](int done) {
+  out.infeasible = infeasibility(s, net);
+  if (out.infeasible.empty()) {
+    std::unique_ptr<Progress> bar;
+    if (!quiet)
+      bar = std::make_unique<Progress>("simulate");
+    out.result = simulate(s, net, data, [&](int done) {
+      if (bar)
+        bar->update(double(done) / data.count(), fmt::format("{}/{} samples", done, data.count()));
+    });
     if (bar)
-      bar->update(double(done) / data.count(), fmt::format("{}/{} samples", done, data.count()));
-  });
-  if (bar)
-    bar->finish(fmt::format("{} samples, {:.3f} s simulated", data.count(), out.result.end_s));
+      bar->finish(fmt::format("{} samples, {:.3f} s simulated", data.count(), out.result.end_s));
+  } else {
+    // Nothing runs on a device the head does not fit; the network's own accuracy is still a fact.
+    out.result.final_output_accuracy = evaluate(net, data).final_accuracy;
+  }
   out.summary = summarize(s, net, out.result);
   out.model_path = m.path;
   out.model_header = read_model_header(m.path);

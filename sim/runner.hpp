@@ -16,9 +16,12 @@ struct RunOutput {
   nlohmann::ordered_json summary;
   std::string model_path;
   nlohmann::json model_header;     ///< the model file's header without its tensor table
+  std::string infeasible;          ///< why the head does not fit the device (then nothing was simulated), or empty
 };
 
-/// Runs a scenario in this process (SimGrid: at most once per process). `quiet` turns progress bars off.
+/// Runs a scenario in this process (SimGrid: at most once per process). `quiet` turns progress bars off. A
+/// configuration whose head does not fit the device's memory is not simulated: `infeasible` says why, `result` has
+/// no samples and the summary's simulated metrics are null.
 RunOutput run_scenario(Scenario s, bool quiet);
 
 } // namespace scee

@@ -5,6 +5,7 @@
 #include "sweep.hpp"
 #include "sweep_runner.hpp"
 
+#include <cstdlib>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -66,10 +67,11 @@ int run(const SweepCli& c, const std::string& command_line)
     o.out_dir.replace(at, 7, std::to_string(o.shard_index));
   if (o.dry_run || o.train_only)
     return run_sweep(sweep, o, command_line);
-  int status = 2;
+  int status = 0;
   try {
     status = run_sweep(sweep, o, command_line);
-  } catch (...) {
+  } catch (...) { // the error itself is printed by main
+
     report_unfinished(sweep, o);
     throw;
   }

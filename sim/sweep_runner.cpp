@@ -57,7 +57,7 @@ nlohmann::ordered_json point_record(const SweepPoint& p, const std::string& stat
   return r;
 }
 
-/// In a child process: runs one point and writes its record (ok or failed). Never returns.
+/// In a child process: runs one point and writes its record (ok, infeasible or failed). Never returns.
 [[noreturn]] void run_point_child(const Sweep& sweep, const SweepPoint& p, const std::string& dir, bool traces)
 {
   std::signal(SIGINT, SIG_DFL);
@@ -67,7 +67,7 @@ nlohmann::ordered_json point_record(const SweepPoint& p, const std::string& stat
     nlohmann::ordered_json record;
     try {
       const RunOutput run = run_scenario(scenario_from_json(p.scenario, sweep.file), true);
-      record = point_record(p, "ok", "");
+      record = point_record(p, run.infeasible.empty() ? "ok" : "infeasible", run.infeasible);
       record["summary"] = run.summary;
       record["scenario"] = to_json(run.scenario);
       if (traces) {
@@ -350,7 +350,7 @@ int run_sweep(const Sweep& sweep, const SweepOptions& o, const std::string& comm
           write_file_atomic(path, point_record(*todo[t], "failed", describe_status(status)).dump(1) + "\n");
         }
         ++done;
-        failed += read_ordered(path).value("status", "") != "ok";
+        failed += read_ordered(path).value("status", "") == "failed";
         if (!o.quiet)
           bar.update(double(done) / double(mine.size()),
                      fmt::format("{}/{} points, {} failed", done, mine.size(), failed));
@@ -367,7 +367,7 @@ int run_sweep(const Sweep& sweep, const SweepOptions& o, const std::string& comm
   int failures = 0;
   for (const auto* p : mine) {
     records.push_back(read_ordered(point_file(o.out_dir, p->index)));
-    failures += records.back().value("status", "") != "ok";
+    failures += records.back().value("status", "") == "failed";
   }
   if (!o.quiet)
     bar.finish(fmt::format("{} points, {} failed", mine.size(), failures));
@@ -437,7 +437,7 @@ void merge_sweeps(const std::vector<std::string>& shard_dirs, const std::string&
   std::vector<nlohmann::ordered_json> ordered;
   int failures = 0;
   for (auto& [i, r] : records) {
-    failures += r.value("status", "") != "ok";
+    failures += r.value("status", "") == "failed";
     ordered.push_back(std::move(r));
   }
   std::vector<std::string> axes;

@@ -200,9 +200,14 @@ TEST_CASE("load_idx_pair checks shapes, counts and labels") {
   write_idx(labels, {{5}, {3, 0, 9, 1, 2}}, true);
   msg = input_error([&] { load_idx_pair("fashion-mnist", Split::test, images, labels, 800, 0, "hint"); });
   CHECK(contains(msg, "has 5 samples, expected 10000"));
-  const std::string fake = dir.file("t10k-images-idx3-ubyte");
+  const std::string fake = dir.file("t10k-images-idx3-ubyte"), fake_labels = dir.file("t10k-labels-idx1-ubyte");
   write_idx(fake, small_images(5), false);
-  msg = input_error([&] { load_idx_pair("mnist", Split::test, fake, labels, 800, 0, "hint"); });
+  write_idx(fake_labels, {{5}, {3, 0, 9, 1, 2}}, false);
+  msg = input_error([&] { load_idx_pair("mnist", Split::test, fake, fake_labels, 800, 0, "hint"); });
+  CHECK(contains(msg, fake + ": mnist test set has 5 samples, expected 10000")); // shape and count before checksum
+  write_idx(fake, {{10000, 28, 28}, std::vector<std::uint8_t>(10000 * 784)}, false);
+  write_idx(fake_labels, {{10000}, std::vector<std::uint8_t>(10000)}, false);
+  msg = input_error([&] { load_idx_pair("mnist", Split::test, fake, fake_labels, 800, 0, "hint"); });
   CHECK(contains(msg, fake + ": sha256 mismatch: expected "
                             "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7, found "));
   CHECK(contains(msg, "re-run .ci/setup"));

@@ -243,6 +243,21 @@ std::vector<std::int64_t> Fields::integers(const std::string& key, std::int64_t 
   return out;
 }
 
+void Fields::only(std::initializer_list<const char*> keys)
+{
+  for (const char* k : keys)
+    has(k);
+  done();
+}
+
+double Fields::positive(const std::string& key)
+{
+  const auto& v = require(key);
+  if (!v.is_number() || !std::isfinite(v.get<double>()) || !(v.get<double>() > 0))
+    fail(key, fmt::format("must be a number > 0, got {}", brief(v)));
+  return v.get<double>();
+}
+
 void Fields::done() const
 {
   std::vector<std::string> unknown;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -48,6 +49,12 @@ public:
   std::vector<Fields> objects(const std::string& key, bool non_empty);
   std::vector<double> numbers(const std::string& key, double lo, double hi, bool non_empty);
   std::vector<std::int64_t> integers(const std::string& key, std::int64_t lo, std::int64_t hi, bool non_empty);
+
+  /// Declares every valid key, then refuses the others: a misspelt key is reported as unknown before anything else
+  /// (rather than as a missing required key).
+  void only(std::initializer_list<const char*> keys);
+  /// A required finite number > 0 (number() has inclusive bounds only).
+  double positive(const std::string& key);
 
   /// Refuses every key not read, naming the valid ones.
   void done() const;

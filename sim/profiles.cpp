@@ -17,24 +17,6 @@ namespace {
 
 constexpr double inf = std::numeric_limits<double>::infinity();
 
-/// Declares every valid key of an object, then refuses the others, so that a misspelt key is reported as unknown
-/// before anything else (rather than as a missing required key).
-void only_keys(Fields& f, std::initializer_list<const char*> keys)
-{
-  for (const char* k : keys)
-    f.has(k);
-  f.done();
-}
-
-/// A finite number > 0 (Fields::number has inclusive bounds only).
-double positive(Fields& f, const std::string& key)
-{
-  const auto& v = f.raw(key);
-  if (!v.is_number() || !std::isfinite(v.get<double>()) || !(v.get<double>() > 0))
-    f.fail(key, fmt::format("must be a number > 0, got {}", brief(v)));
-  return v.get<double>();
-}
-
 std::vector<std::string> read_sources(Fields& f)
 {
   const auto& v = f.raw("sources");
@@ -80,15 +62,15 @@ ComputeProfile compute_profile_from_json(const nlohmann::json& j, const std::str
   if (kind == "network")
     throw std::invalid_argument("compute_profile_from_json: kind must be device or server");
   Fields f(j, file, path);
-  only_keys(f, {"name", "kind", "description", "pstates", "memory_bytes", "confidence", "sources", "notes"});
+  f.only({"name", "kind", "description", "pstates", "memory_bytes", "confidence", "sources", "notes"});
   ComputeProfile p;
   p.name = f.text("name");
   p.kind = f.text("kind", {kind});
   p.description = f.text("description");
   for (auto& s : f.objects("pstates", true)) {
-    only_keys(s, {"rate_macs_per_s", "idle_power_w", "active_power_w"});
+    s.only({"rate_macs_per_s", "idle_power_w", "active_power_w"});
     PState ps;
-    ps.rate_macs_per_s = positive(s, "rate_macs_per_s");
+    ps.rate_macs_per_s = s.positive("rate_macs_per_s");
     ps.idle_power_w = s.number("idle_power_w", 0, inf);
     ps.active_power_w = s.number("active_power_w", 0, inf);
     p.pstates.push_back(ps);
@@ -103,23 +85,23 @@ ComputeProfile compute_profile_from_json(const nlohmann::json& j, const std::str
 NetworkProfile network_profile_from_json(const nlohmann::json& j, const std::string& file, const std::string& path)
 {
   Fields f(j, file, path);
-  only_keys(f, {"name", "kind", "description", "uplink_bandwidth_bps", "downlink_bandwidth_bps", "latency_s",
+  f.only({"name", "kind", "description", "uplink_bandwidth_bps", "downlink_bandwidth_bps", "latency_s",
                 "max_payload_bytes", "duty_cycle", "radio", "confidence", "sources", "notes"});
   NetworkProfile p;
   p.name = f.text("name");
   p.kind = f.text("kind", {"network"});
   p.description = f.text("description");
-  p.uplink_bandwidth_bps = positive(f, "uplink_bandwidth_bps");
-  p.downlink_bandwidth_bps = positive(f, "downlink_bandwidth_bps");
+  p.uplink_bandwidth_bps = f.positive("uplink_bandwidth_bps");
+  p.downlink_bandwidth_bps = f.positive("downlink_bandwidth_bps");
   p.latency_s = f.number("latency_s", 0, inf);
   p.max_payload_bytes = f.integer("max_payload_bytes", 0, std::numeric_limits<std::int64_t>::max());
   if (f.has("duty_cycle")) {
-    p.duty_cycle = positive(f, "duty_cycle");
+    p.duty_cycle = f.positive("duty_cycle");
     if (p.duty_cycle > 1)
       f.fail("duty_cycle", fmt::format("must be a fraction in (0, 1] (1 = no limit), got {}", p.duty_cycle));
   }
   Fields r = f.object("radio");
-  only_keys(r, {"tx_power_w", "tx_power_w_per_bps", "rx_power_w", "rx_power_w_per_bps", "idle_power_w", "promotion_s",
+  r.only({"tx_power_w", "tx_power_w_per_bps", "rx_power_w", "rx_power_w_per_bps", "idle_power_w", "promotion_s",
                 "promotion_power_w", "tail_s", "tail_power_w"});
   auto& m = p.radio;
   m.tx_power_w = r.number("tx_power_w", 0, inf);

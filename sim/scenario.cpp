@@ -59,24 +59,6 @@ namespace fs = std::filesystem;
 constexpr double inf = std::numeric_limits<double>::infinity();
 constexpr std::int64_t max_layer = 1 << 20; // same bound as the model spec's widths
 
-/// Declares every valid key of an object, then refuses the others: a misspelt key is reported as unknown before
-/// anything else (rather than as a missing required key).
-void only_keys(Fields& f, std::initializer_list<const char*> keys)
-{
-  for (const char* k : keys)
-    f.has(k);
-  f.done();
-}
-
-/// A finite number > 0 (Fields::number has inclusive bounds only).
-double positive(Fields& f, const std::string& key)
-{
-  const auto& v = f.raw(key);
-  if (!v.is_number() || !std::isfinite(v.get<double>()) || !(v.get<double>() > 0))
-    f.fail(key, fmt::format("must be a number > 0, got {}", brief(v)));
-  return v.get<double>();
-}
-
 // ---- Profiles: a built-in name or an inline object, with an optional merge-patch override ----
 
 // Profiles are validated under a placeholder file and path, so that each error can then be attributed to where the
@@ -225,7 +207,7 @@ int read_pstate(Fields& section, const ComputeProfile& p)
 void read_model(Fields& f, Scenario& s)
 {
   Fields m = f.object("model");
-  only_keys(m, {"file", "spec"});
+  m.only({"file", "spec"});
   const bool by_file = m.has("file"), by_spec = m.has("spec");
   if (by_file == by_spec)
     Fields::fail_at(m.file(), m.path(),
@@ -250,7 +232,7 @@ void read_dataset(Fields& f, Scenario& s)
   if (!f.has("dataset"))
     return;
   Fields d = f.object("dataset");
-  only_keys(d, {"name", "samples"});
+  d.only({"name", "samples"});
   if (d.has("name")) {
     const auto& v = d.raw("name");
     const auto& names = dataset_names();
@@ -266,7 +248,7 @@ void read_dataset(Fields& f, Scenario& s)
 void read_split(Fields& f, Scenario& s)
 {
   Fields sp = f.object("split");
-  only_keys(sp, {"after_layer", "exits", "criterion", "threshold"});
+  sp.only({"after_layer", "exits", "criterion", "threshold"});
   s.split_after = int(sp.integer("after_layer", 0, max_layer));
   if (sp.has("exits")) {
     const auto exits = sp.integers("exits", 1, max_layer, false);
@@ -295,7 +277,7 @@ void read_encoding(Fields& f, Scenario& s)
   if (!f.has("encoding"))
     return;
   Fields e = f.object("encoding");
-  only_keys(e, {"format", "header_bytes", "reply_bytes"});
+  e.only({"format", "header_bytes", "reply_bytes"});
   const std::string format = e.text("format", {"fp32", "fp16", "int8"}, "fp32");
   s.encoding = format == "fp16" ? Encoding::fp16 : format == "int8" ? Encoding::int8 : Encoding::fp32;
   s.header_bytes = int(e.integer("header_bytes", 0, 65535, s.header_bytes));
@@ -306,20 +288,20 @@ void read_platform(Fields& f, Scenario& s)
 {
   {
     Fields d = f.object("devices");
-    only_keys(d, {"profile", "override", "count", "pstate"});
+    d.only({"profile", "override", "count", "pstate"});
     s.device = read_compute(d, "device");
     s.device_count = int(d.integer("count", 1, 100000, s.device_count));
     s.device_pstate = read_pstate(d, s.device);
   }
   {
     Fields n = f.object("network");
-    only_keys(n, {"profile", "override", "shared_medium"});
+    n.only({"profile", "override", "shared_medium"});
     s.network = read_network(n);
     s.shared_medium = n.flag("shared_medium", s.shared_medium);
   }
   {
     Fields v = f.object("server");
-    only_keys(v, {"profile", "override", "workers", "pstate"});
+    v.only({"profile", "override", "workers", "pstate"});
     s.server = read_compute(v, "server");
     s.server_workers = int(v.integer("workers", 1, 1024, s.server_workers));
     s.server_pstate = read_pstate(v, s.server);
@@ -331,7 +313,7 @@ void read_workload(Fields& f, Scenario& s)
   if (!f.has("workload"))
     return;
   Fields w = f.object("workload");
-  only_keys(w, {"arrival", "period_s", "rate_per_s", "think_time_s"});
+  w.only({"arrival", "period_s", "rate_per_s", "think_time_s"});
   const std::string arrival = w.text("arrival", {"periodic", "poisson", "closed_loop"});
   const std::vector<std::pair<std::string, std::string>> param{
       {"periodic", "period_s"}, {"poisson", "rate_per_s"}, {"closed_loop", "think_time_s"}};
@@ -345,10 +327,10 @@ void read_workload(Fields& f, Scenario& s)
                               arrival, own));
   if (arrival == "periodic") {
     s.arrival = Arrival::periodic;
-    s.period_s = positive(w, "period_s");
+    s.period_s = w.positive("period_s");
   } else if (arrival == "poisson") {
     s.arrival = Arrival::poisson;
-    s.rate_per_s = positive(w, "rate_per_s");
+    s.rate_per_s = w.positive("rate_per_s");
   } else {
     s.arrival = Arrival::closed_loop;
     s.think_time_s = w.number("think_time_s", 0, inf, 0.0);
@@ -360,7 +342,7 @@ void read_simgrid(Fields& f, Scenario& s)
   if (!f.has("simgrid"))
     return;
   Fields g = f.object("simgrid");
-  only_keys(g, {"network_model", "crosstraffic"});
+  g.only({"network_model", "crosstraffic"});
   s.network_model = g.text("network_model", {"CM02", "LV08"}, s.network_model);
   s.crosstraffic = g.flag("crosstraffic", s.crosstraffic);
 }
@@ -372,7 +354,7 @@ Scenario scenario_from_json(const nlohmann::json& j, const std::string& file)
   if (j.is_object() && j.contains("sweep"))
     Fields::fail_at(file, "$.sweep", "this scenario is a sweep: run it with `scee sweep` (or remove \"sweep\")");
   Fields f(j, file, "$");
-  only_keys(f, {"name", "seed", "model", "dataset", "split", "encoding", "devices", "network", "server", "workload",
+  f.only({"name", "seed", "model", "dataset", "split", "encoding", "devices", "network", "server", "workload",
                 "simgrid"});
   Scenario s;
   s.file = file;

@@ -18,6 +18,35 @@ std::string cache_dir()
   return std::string(SCEE_SOURCE_DIR) + "/.cache";
 }
 
+ModelFile train_model_file(Network net, const TrainConfig& t, const Dataset& train_set, const Dataset& test_set,
+                           bool quiet, const std::function<void(const EpochRecord&)>& on_epoch)
+{
+  std::unique_ptr<Progress> bar;
+  if (!quiet)
+    bar = std::make_unique<Progress>("train");
+  TrainCallbacks cb;
+  cb.on_batch = [&](const TrainProgress& p) {
+    if (bar)
+      bar->update((double(p.epoch - 1) + double(p.batch) / p.batches) / p.epochs,
+                  fmt::format("epoch {}/{} batch {}/{} loss {:.4f} acc {:.2f}%", p.epoch, p.epochs, p.batch,
+                              p.batches, p.loss, 100 * p.accuracy));
+  };
+  cb.on_epoch = on_epoch;
+  const auto records = train(net, t, train_set, &test_set, cb);
+  const auto& last = records.back();
+  double seconds = 0;
+  for (const auto& r : records)
+    seconds += r.seconds;
+  if (bar)
+    bar->finish(fmt::format("test accuracy {:.2f}%", 100 * last.test_accuracy));
+  return {std::move(net), t,
+          {{"test_accuracy", last.test_accuracy},
+           {"test_exit_accuracy", last.test_exit_accuracy},
+           {"train_accuracy", last.train_accuracy},
+           {"epochs_trained", records.size()},
+           {"seconds_per_epoch", seconds / double(records.size())}}};
+}
+
 ResolvedModel obtain_model(const Scenario& s, bool quiet)
 {
   if (s.model_file)
@@ -31,30 +60,9 @@ ResolvedModel obtain_model(const Scenario& s, bool quiet)
   const int width = spec.network.widths.front();
   const Dataset train_set = load_dataset(t.dataset, Split::train, width, t.train_samples);
   const Dataset test_set = load_dataset(t.dataset, Split::test, width, t.test_samples);
-  Network net(spec.network);
-  std::unique_ptr<Progress> bar;
-  if (!quiet) {
+  if (!quiet)
     fmt::print(stderr, "training the scenario's model once (cached as {})\n", path);
-    bar = std::make_unique<Progress>("train");
-  }
-  TrainCallbacks cb;
-  cb.on_batch = [&](const TrainProgress& p) {
-    if (bar)
-      bar->update((double(p.epoch - 1) + double(p.batch) / p.batches) / p.epochs,
-                  fmt::format("epoch {}/{} loss {:.4f} acc {:.2f}%", p.epoch, p.epochs, p.loss, 100 * p.accuracy));
-  };
-  const auto records = train(net, t, train_set, &test_set, cb);
-  if (bar)
-    bar->finish(fmt::format("test accuracy {:.2f}%", 100 * records.back().test_accuracy));
-  double seconds = 0;
-  for (const auto& r : records)
-    seconds += r.seconds;
-  ModelFile file{net, t,
-                 {{"test_accuracy", records.back().test_accuracy},
-                  {"test_exit_accuracy", records.back().test_exit_accuracy},
-                  {"train_accuracy", records.back().train_accuracy},
-                  {"epochs_trained", records.size()},
-                  {"seconds_per_epoch", seconds / double(records.size())}}};
+  ModelFile file = train_model_file(Network(spec.network), t, train_set, test_set, quiet);
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
   save_model(path, file); // atomic: concurrent sweep points never read a half-written model
   return {std::move(file), path, true};

@@ -5,6 +5,8 @@
 #include "model_file.hpp"
 #include "scenario.hpp"
 
+#include <functional>
+
 #include <string>
 
 namespace scee {
@@ -17,6 +19,11 @@ struct ResolvedModel {
   std::string path; ///< the file it was read from (or cached to)
   bool trained_now = false;
 };
+
+/// Trains `net` (with a progress bar unless quiet; `on_epoch` sees every epoch) and returns it as a model file whose
+/// results hold the last epoch's accuracies and the mean seconds per epoch. The one training path of the CLI.
+ModelFile train_model_file(Network net, const TrainConfig& t, const Dataset& train_set, const Dataset& test_set,
+                           bool quiet, const std::function<void(const EpochRecord&)>& on_epoch = {});
 
 /// Loads the scenario's model file, or the cached model of its spec (training it first when absent, with a
 /// progress bar unless quiet).

@@ -3,10 +3,10 @@
 #include "connectivity.hpp"
 #include "dataset.hpp"
 #include "error.hpp"
+#include "model_cache.hpp"
 #include "model_file.hpp"
 #include "model_spec.hpp"
 #include "output.hpp"
-#include "progress.hpp"
 #include "strict_json.hpp"
 
 #include <cmath>
@@ -169,43 +169,25 @@ int run_train(const TrainOptions& o, const std::string& /*command_line*/)
   for (const auto& e : m.network.exits)
     log += fmt::format(",test_accuracy_exit_after_{}", e.after_layer);
   log += ",epoch_s\n";
-  std::unique_ptr<Progress> bar;
-  if (!o.quiet)
-    bar = std::make_unique<Progress>("train");
-  TrainCallbacks cb;
-  cb.on_batch = [&](const TrainProgress& p) {
-    if (bar)
-      bar->update((double(p.epoch - 1) + double(p.batch) / p.batches) / p.epochs,
-                  fmt::format("epoch {}/{} batch {}/{} loss {:.4f} acc {:.2f}%", p.epoch, p.epochs, p.batch,
-                              p.batches, p.loss, 100 * p.accuracy));
-  };
-  cb.on_epoch = [&](const EpochRecord& r) {
+  const ModelFile file = train_model_file(std::move(net), t, train_set, test_set, o.quiet, [&](const EpochRecord& r) {
     log += fmt::format("{},{},{},{}", r.epoch, csv_number(r.loss), csv_number(r.train_accuracy),
                        csv_number(r.test_accuracy));
     for (double a : r.test_exit_accuracy)
       log += "," + csv_number(a);
     log += fmt::format(",{:.3f}\n", r.seconds);
-  };
-  const auto records = train(net, t, train_set, &test_set, cb);
-  const auto& last = records.back();
-  double total_s = 0;
-  for (const auto& r : records)
-    total_s += r.seconds;
-  if (bar)
-    bar->finish(fmt::format("test accuracy {:.2f}%", 100 * last.test_accuracy));
-  ModelFile file{net, t, {{"test_accuracy", last.test_accuracy}, {"test_exit_accuracy", last.test_exit_accuracy},
-                          {"train_accuracy", last.train_accuracy}, {"epochs_trained", records.size()},
-                          {"seconds_per_epoch", total_s / double(records.size())}}};
+  });
+  const double last_accuracy = file.results["test_accuracy"].get<double>();
+  const auto exit_accuracy = file.results["test_exit_accuracy"].get<std::vector<double>>();
   std::filesystem::path out(o.out);
   if (out.has_parent_path())
     std::filesystem::create_directories(out.parent_path());
   save_model(o.out, file);
   write_file_atomic(log_path, log);
-  fmt::print("final test accuracy {:.2f}%", 100 * last.test_accuracy);
-  for (std::size_t e = 0; e < last.test_exit_accuracy.size(); ++e)
-    fmt::print(", exit after layer {}: {:.2f}%", m.network.exits[e].after_layer, 100 * last.test_exit_accuracy[e]);
-  fmt::print(" ({:.2f} s per epoch)\n", total_s / double(records.size()));
-  print_cost_table(net);
+  fmt::print("final test accuracy {:.2f}%", 100 * last_accuracy);
+  for (std::size_t e = 0; e < exit_accuracy.size(); ++e)
+    fmt::print(", exit after layer {}: {:.2f}%", m.network.exits[e].after_layer, 100 * exit_accuracy[e]);
+  fmt::print(" ({:.2f} s per epoch)\n", file.results["seconds_per_epoch"].get<double>());
+  print_cost_table(file.network);
   fmt::print("wrote {} and {}\n", o.out, log_path);
   return 0;
 }

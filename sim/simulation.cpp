@@ -49,6 +49,18 @@ std::vector<double> arrival_times(const Scenario& s, int device, int requests)
 
 namespace {
 
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool built_with_address_sanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool built_with_address_sanitizer = true;
+#else
+constexpr bool built_with_address_sanitizer = false;
+#endif
+#else
+constexpr bool built_with_address_sanitizer = false;
+#endif
+
 /// An offloaded activation on its way to the server (owned by the receiver once delivered).
 struct Request {
   int device = 0;
@@ -230,6 +242,8 @@ SimulationResult simulate(const Scenario& s, const Network& net, const Dataset& 
   std::vector<std::string> args = {"scee", "--log=root.thresh:warning",
                                    "--cfg=network/model:" + s.network_model,
                                    std::string("--cfg=network/crosstraffic:") + (s.crosstraffic ? "1" : "0")};
+  if (built_with_address_sanitizer)
+    args.emplace_back("--cfg=contexts/factory:thread"); // ASan cannot follow SimGrid's default context switches
   std::vector<char*> argv;
   for (auto& a : args)
     argv.push_back(a.data());

@@ -45,7 +45,8 @@ nlohmann::ordered_json summarize(const Scenario& s, const Network& net, const Si
 {
   const auto n = double(r.samples.size());
   const int L = net.depth();
-  long correct = 0, offloaded = 0, edge_final = 0;
+  long correct = 0, offloaded = 0, edge_final = 0, fallback = 0, failed = 0, retries = 0, timeouts = 0,
+       link_failures = 0;
   std::vector<long> exits(s.device_exits.size(), 0);
   std::vector<double> latency;
   double bytes_up = 0, bytes_down = 0, edge_macs = 0, server_macs = 0, first_arrival = 1e300, last_finish = 0;
@@ -58,13 +59,19 @@ nlohmann::ordered_json summarize(const Scenario& s, const Network& net, const Si
     server_macs += double(x.server_macs);
     first_arrival = std::min(first_arrival, x.arrival_s);
     last_finish = std::max(last_finish, x.finish_s);
-    if (x.answered_by == AnsweredBy::server)
-      ++offloaded;
-    else if (x.answered_by == AnsweredBy::edge_final)
-      ++edge_final;
-    else
+    retries += std::max(0, x.attempts - 1);
+    timeouts += x.timeouts;
+    link_failures += x.link_failures;
+    switch (x.answered_by) {
+    case AnsweredBy::server: ++offloaded; break;
+    case AnsweredBy::edge_final: ++edge_final; break;
+    case AnsweredBy::edge_fallback: ++fallback; break;
+    case AnsweredBy::failed: ++failed; break;
+    case AnsweredBy::edge_exit:
       for (std::size_t e = 0; e < s.device_exits.size(); ++e)
         exits[e] += s.device_exits[e] == x.exit_layer;
+      break;
+    }
   }
   double mean = 0;
   for (double v : latency)
@@ -105,6 +112,14 @@ nlohmann::ordered_json summarize(const Scenario& s, const Network& net, const Si
     j[fmt::format("exit_rate_layer_{}", s.device_exits[e])] = double(exits[e]) / n;
   j["edge_final_rate"] = double(edge_final) / n;
   j["offload_rate"] = double(offloaded) / n;
+  // Faults: answers from the device's own exit after offloading failed, samples without an answer (counted as wrong
+  // in accuracy), and the accuracy of the answered ones.
+  j["fallback_rate"] = double(fallback) / n;
+  j["failure_rate"] = double(failed) / n;
+  j["answered_accuracy"] = failed < long(r.samples.size()) ? double(correct) / (n - double(failed)) : 0.0;
+  j["retries_per_inference"] = double(retries) / n;
+  j["timeouts_per_inference"] = double(timeouts) / n;
+  j["link_failures_per_inference"] = double(link_failures) / n;
   j["latency_mean_s"] = mean;
   j["latency_p50_s"] = percentile(latency, 0.50);
   j["latency_p95_s"] = percentile(latency, 0.95);
@@ -167,13 +182,14 @@ std::string trace_csv(const SimulationResult& r)
 {
   std::string out = "sample,device,label,prediction,correct,answered_by,exit_layer,arrival_s,start_s,finish_s,"
                     "latency_s,edge_compute_s,promotion_s,uplink_s,response_wait_s,bytes_up,bytes_down,edge_macs,"
-                    "server_macs,edge_compute_energy_j,radio_energy_j\n";
+                    "server_macs,edge_compute_energy_j,radio_energy_j,attempts,link_failures,timeouts\n";
   for (const auto& x : r.samples)
-    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", x.sample, x.device, x.label,
+    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", x.sample, x.device,
+                       x.label,
                        x.prediction, int(x.correct()), to_string(x.answered_by), x.exit_layer, x.arrival_s, x.start_s,
                        x.finish_s, x.latency_s(), x.edge_compute_s, x.promotion_s, x.uplink_s, x.response_wait_s,
                        x.bytes_up, x.bytes_down, x.edge_macs, x.server_macs, x.edge_compute_energy_j,
-                       x.radio_energy_j);
+                       x.radio_energy_j, x.attempts, x.link_failures, x.timeouts);
   return out;
 }
 

@@ -58,6 +58,10 @@ int run(const RunOptions& o, const std::string& command_line)
   for (int layer : s.device_exits)
     fmt::print("  exit rate after layer {} {:.1f}%", layer,
                100 * summary[fmt::format("exit_rate_layer_{}", layer)].get<double>());
+  if (s.faults.any() || summary["failure_rate"].get<double>() > 0)
+    fmt::print("  fallback rate {:.1f}%  failure rate {:.1f}%  retries {:.3g}/inference",
+               100 * summary["fallback_rate"].get<double>(), 100 * summary["failure_rate"].get<double>(),
+               summary["retries_per_inference"].get<double>());
   fmt::print("\n  latency p50 {:.4g} ms  p95 {:.4g} ms  edge energy {:.4g} J/inference (compute {:.3g}, idle {:.3g}, "
              "radio {:.3g})  uplink {:.1f} B/inference\n",
              1e3 * summary["latency_p50_s"].get<double>(), 1e3 * summary["latency_p95_s"].get<double>(),

@@ -2,6 +2,7 @@
 
 #include "dataset.hpp"
 #include "error.hpp"
+#include "faults.hpp"
 #include "strict_json.hpp"
 
 #include <algorithm>
@@ -355,7 +356,7 @@ Scenario scenario_from_json(const nlohmann::json& j, const std::string& file)
     Fields::fail_at(file, "$.sweep", "this scenario is a sweep: run it with `scee sweep` (or remove \"sweep\")");
   Fields f(j, file, "$");
   f.only({"name", "seed", "model", "dataset", "split", "encoding", "devices", "network", "server", "workload",
-                "simgrid"});
+          "faults", "offload", "simgrid"});
   Scenario s;
   s.file = file;
   const std::string stem = fs::path(file).stem().string();
@@ -367,7 +368,10 @@ Scenario scenario_from_json(const nlohmann::json& j, const std::string& file)
   read_encoding(f, s);
   read_platform(f, s);
   read_workload(f, s);
+  s.faults = read_faults(f);
+  s.offload = read_offload(f);
   read_simgrid(f, s);
+  check_faults(s);
   return s;
 }
 
@@ -431,7 +435,7 @@ nlohmann::json to_json(const Scenario& s)
     workload["think_time_s"] = s.think_time_s;
     break;
   }
-  return {{"name", s.name},
+  nlohmann::json j = {{"name", s.name},
           {"seed", s.seed},
           {"model", model},
           {"dataset", {{"name", s.dataset}, {"samples", s.samples}}},
@@ -446,7 +450,11 @@ nlohmann::json to_json(const Scenario& s)
           {"network", {{"profile", to_json(s.network)}, {"shared_medium", s.shared_medium}}},
           {"server", {{"profile", to_json(s.server)}, {"workers", s.server_workers}, {"pstate", s.server_pstate}}},
           {"workload", workload},
+          {"offload", to_json(s.offload)},
           {"simgrid", {{"network_model", s.network_model}, {"crosstraffic", s.crosstraffic}}}};
+  if (s.faults.any())
+    j["faults"] = to_json(s.faults);
+  return j;
 }
 
 } // namespace scee

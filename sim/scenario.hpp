@@ -23,6 +23,42 @@ int value_bytes(Encoding e);
 enum class Arrival { periodic, poisson, closed_loop };
 std::string to_string(Arrival a);
 
+/// A resource unavailable from start_s for duration_s (infinite: until the end of the run).
+struct Outage {
+  double start_s = 0;
+  double duration_s = 0;
+  double end_s() const { return start_s + duration_s; }
+};
+
+/// From at_s on, a link carries factor x its profile's bandwidth (until the next step).
+struct BandwidthStep {
+  double at_s = 0;
+  double factor = 1;
+};
+
+/// Faults of the simulated system, applied through SimGrid's state and bandwidth profiles. Each list is sorted by
+/// time; outages of one resource do not overlap; bandwidth steps have increasing times.
+struct Faults {
+  std::vector<Outage> uplink_outages, downlink_outages, server_outages;
+  std::vector<BandwidthStep> uplink_bandwidth, downlink_bandwidth;
+  bool any() const
+  {
+    return !uplink_outages.empty() || !downlink_outages.empty() || !server_outages.empty() ||
+           !uplink_bandwidth.empty() || !downlink_bandwidth.empty();
+  }
+};
+
+/// What a device does when an offloaded request fails (link failure) or takes too long (timeout).
+enum class Fallback { device_exit, none };
+std::string to_string(Fallback f);
+
+struct OffloadPolicy {
+  double request_timeout_s = 0;  ///< per attempt, from its start to the answer; 0 = wait as long as it takes
+  int retries = 0;               ///< further attempts after a failed one
+  double retry_backoff_s = 0;    ///< pause before each retry
+  Fallback fallback = Fallback::device_exit; ///< after the last failed attempt: answer with the deepest device exit
+};
+
 struct Scenario {
   std::string file;                 ///< where it was read from (for messages)
   std::string name;                 ///< defaults to the file's stem
@@ -62,6 +98,10 @@ struct Scenario {
   double period_s = 0.1;            ///< periodic
   double rate_per_s = 10.0;         ///< poisson
   double think_time_s = 0.0;        ///< closed_loop: pause between an answer and the next request
+
+  // Faults and the devices' answer to them.
+  Faults faults;
+  OffloadPolicy offload;
 
   // SimGrid.
   std::string network_model = "CM02"; ///< "CM02" (no cross-traffic: profile numbers mean what they say) or "LV08"

@@ -5,9 +5,15 @@
 #include "rng.hpp"
 #include "trainer.hpp"
 
+#include "faults.hpp"
+
 #include <algorithm>
+#include <cmath>
 #include <fmt/format.h>
+#include <limits>
 #include <memory>
+#include <simgrid/Exception.hpp>
+#include <simgrid/kernel/ProfileBuilder.hpp>
 #include <simgrid/plugins/energy.h>
 #include <simgrid/s4u.hpp>
 
@@ -21,6 +27,8 @@ std::string to_string(AnsweredBy a)
   case AnsweredBy::edge_exit: return "edge_exit";
   case AnsweredBy::edge_final: return "edge_final";
   case AnsweredBy::server: return "server";
+  case AnsweredBy::edge_fallback: return "edge_fallback";
+  case AnsweredBy::failed: return "failed";
   }
   return "?";
 }
@@ -71,6 +79,7 @@ struct Request {
 
 /// The answer sent back to a device.
 struct Reply {
+  std::size_t record = 0; ///< which request it answers (a late answer to an earlier request is discarded)
   int prediction = 0;
 };
 
@@ -79,14 +88,138 @@ struct Context {
   const Network& net;
   const Dataset& data;
   std::vector<SampleRecord>& records;
-  std::vector<RadioMeter> radios;
-  std::vector<double> busy_s; ///< per device compute time
+  std::vector<RadioMeter> radios = {};
+  std::vector<double> busy_s = {}; ///< per device compute time
   sg4::Mailbox* server_box = nullptr;
+  std::vector<sg4::Mailbox*> reply_boxes = {}; ///< per device
+  std::vector<char> answered = {};             ///< per record: has its answer (or its recorded failure)
   int done = 0;
   const std::function<void(int)>* on_sample = nullptr;
 };
 
 std::int64_t message_bytes(const Scenario& s, std::int64_t payload) { return payload + s.header_bytes; }
+
+constexpr double no_deadline = std::numeric_limits<double>::infinity();
+
+/// Waits for `comm` until `deadline` (simulated time; infinite = no limit). False on timeout (the comm is then
+/// cancelled); a link or host failure throws simgrid::NetworkFailureException.
+bool wait_until(const sg4::CommPtr& comm, double deadline)
+{
+  if (std::isinf(deadline)) {
+    comm->wait();
+    return true;
+  }
+  const double left = deadline - sg4::Engine::get_clock();
+  try {
+    if (left <= 0)
+      throw simgrid::TimeoutException(XBT_THROW_POINT, "deadline passed");
+    comm->wait_for(left);
+    return true;
+  } catch (const simgrid::TimeoutException&) {
+    comm->cancel();
+    return false;
+  }
+}
+
+/// What one offload attempt gave.
+struct Outcome {
+  bool answered = false;
+  int prediction = 0;
+  double send_start_s = 0, send_end_s = 0; ///< the transfers (promotion excluded)
+};
+
+/// One attempt: promotion if the radio is idle, every fragment sent, then the answer awaited; the attempt ends at
+/// the answer, at the first link or server failure, or at the request timeout. Accounts bytes, radio energy and
+/// times in the sample's record.
+Outcome offload_once(Context& c, int d, std::size_t record, const EncodedActivation& enc, RadioMeter& radio)
+{
+  const Scenario& s = c.s;
+  SampleRecord& rec = c.records[record];
+  Outcome out;
+  const double start = sg4::Engine::get_clock();
+  const double deadline = s.offload.request_timeout_s > 0 ? start + s.offload.request_timeout_s : no_deadline;
+  if (const double p = radio.promotion_needed(start); p > 0) {
+    sg4::this_actor::sleep_for(std::min(p, deadline - start));
+    radio.promotion(start, sg4::Engine::get_clock());
+    rec.promotion_s += sg4::Engine::get_clock() - start;
+    if (sg4::Engine::get_clock() >= deadline) {
+      ++rec.timeouts;
+      return out;
+    }
+  }
+
+  // Send every fragment; only the last carries the activation (the server answers when it has them all).
+  const std::int64_t max_payload = s.network.max_payload_bytes > 0 ? s.network.max_payload_bytes : enc.payload_bytes;
+  const std::int64_t fragments = std::max<std::int64_t>(1, (enc.payload_bytes + max_payload - 1) / max_payload);
+  const double send_start = sg4::Engine::get_clock();
+  std::int64_t left = enc.payload_bytes;
+  double sent_bytes = 0;   // delivered messages only
+  double tx_start = -1;    // when the radio started transmitting (a request to a failed server waits untransmitted)
+  bool failed = false;
+  for (std::int64_t f = 0; f < fragments && !failed; ++f) {
+    const std::int64_t chunk = std::min(left, max_payload);
+    left -= chunk;
+    const bool last = f + 1 == fragments;
+    auto req = std::make_unique<Request>(Request{d, record, last ? enc.decoded : Activations(), last});
+    const auto bytes = double(message_bytes(s, chunk));
+    const sg4::CommPtr comm = c.server_box->put_async(req.get(), std::uint64_t(bytes));
+    bool delivered = false;
+    try {
+      delivered = wait_until(comm, deadline);
+      if (!delivered)
+        ++rec.timeouts;
+    } catch (const simgrid::NetworkFailureException&) {
+      ++rec.link_failures;
+    }
+    if (tx_start < 0 && comm->get_start_time() >= send_start)
+      tx_start = comm->get_start_time();
+    if (delivered) {
+      req.release(); // the server owns it
+      sent_bytes += bytes;
+    } else {
+      failed = true;
+    }
+  }
+  const double send_end = sg4::Engine::get_clock();
+  out.send_start_s = send_start;
+  out.send_end_s = send_end;
+  rec.uplink_s += send_end - send_start;
+  rec.bytes_up += std::int64_t(std::llround(sent_bytes));
+  if (tx_start >= 0)
+    radio.transmit(tx_start, send_end, 8.0 * sent_bytes);
+  if (failed)
+    return out;
+
+  // Wait for the answer to this request; late answers to earlier (timed-out) requests are received and discarded.
+  sg4::Mailbox* replies = c.reply_boxes[std::size_t(d)];
+  const auto reply_bytes = message_bytes(s, s.reply_bytes);
+  std::int64_t received = 0;
+  for (;;) {
+    Reply* p = nullptr;
+    const sg4::CommPtr comm = replies->get_async<Reply>(&p);
+    try {
+      if (!wait_until(comm, deadline)) {
+        ++rec.timeouts;
+        break;
+      }
+    } catch (const simgrid::NetworkFailureException&) {
+      ++rec.link_failures;
+      break;
+    }
+    const std::unique_ptr<Reply> reply(p);
+    received += reply_bytes;
+    if (reply->record == record) {
+      out.answered = true;
+      out.prediction = reply->prediction;
+      break;
+    }
+  }
+  const double end = sg4::Engine::get_clock();
+  rec.bytes_down += received;
+  rec.response_wait_s += end - send_end;
+  radio.receive(send_end, end, 8.0 * double(received));
+  return out;
+}
 
 void device_actor(Context& c, int d, std::vector<std::size_t> mine)
 {
@@ -94,7 +227,6 @@ void device_actor(Context& c, int d, std::vector<std::size_t> mine)
   const Network& net = c.net;
   const int L = net.depth();
   const int k = s.split_after;
-  sg4::Mailbox* replies = sg4::Mailbox::by_name(fmt::format("reply-{}", d));
   RadioMeter& radio = c.radios[d];
   const std::vector<double> arrivals = arrival_times(s, d, int(mine.size()));
   const double active_w = s.device.pstates[s.device_pstate].active_power_w;
@@ -111,6 +243,7 @@ void device_actor(Context& c, int d, std::vector<std::size_t> mine)
     // The head, layer by layer, for real; simulated time advances by exactly the executed MACs.
     Activations a = c.data.x.col(rec.sample);
     bool answered = false;
+    int fallback_prediction = -1, fallback_layer = 0; // the deepest exit evaluated, for graceful degradation
     const double compute_start = sg4::Engine::get_clock();
     for (int j = 1; j <= k && !answered; ++j) {
       const auto macs = net.junction(j).cost().macs;
@@ -124,6 +257,8 @@ void device_actor(Context& c, int d, std::vector<std::size_t> mine)
         rec.edge_macs += exit_macs;
         const Activations z = net.exit_logits(e, a);
         const Confidence conf = confidence(z.data(), net.classes());
+        fallback_prediction = conf.prediction;
+        fallback_layer = j;
         if (confident_enough(s.criterion, conf, s.threshold)) {
           rec.prediction = conf.prediction;
           rec.answered_by = AnsweredBy::edge_exit;
@@ -143,48 +278,39 @@ void device_actor(Context& c, int d, std::vector<std::size_t> mine)
     }
 
     if (!answered) {
-      // Offload the real activation of layer k.
+      // Offload the real activation of layer k, retrying after failures as the policy says.
       const RadioEnergy before = radio.energy();
-      if (sg4::Engine::get_clock() < next_tx_allowed)
-        sg4::this_actor::sleep_until(next_tx_allowed);
-      if (const double p = radio.promotion_needed(sg4::Engine::get_clock()); p > 0) {
-        const double t0 = sg4::Engine::get_clock();
-        sg4::this_actor::sleep_for(p);
-        radio.promotion(t0, sg4::Engine::get_clock());
-        rec.promotion_s = p;
-      }
       const EncodedActivation enc = encode(a, s.encoding);
-      const std::int64_t max_payload = s.network.max_payload_bytes > 0 ? s.network.max_payload_bytes : enc.payload_bytes;
-      const std::int64_t fragments = std::max<std::int64_t>(1, (enc.payload_bytes + max_payload - 1) / max_payload);
-      const double send_start = sg4::Engine::get_clock();
-      std::int64_t left = enc.payload_bytes;
-      for (std::int64_t f = 0; f < fragments; ++f) {
-        const std::int64_t chunk = std::min(left, max_payload);
-        left -= chunk;
-        auto* req = new Request{d, mine[r], f + 1 == fragments ? enc.decoded : Activations(), f + 1 == fragments};
-        const std::int64_t bytes = message_bytes(s, chunk);
-        rec.bytes_up += bytes;
-        c.server_box->put(req, std::uint64_t(bytes));
+      for (;;) {
+        ++rec.attempts;
+        if (sg4::Engine::get_clock() < next_tx_allowed)
+          sg4::this_actor::sleep_until(next_tx_allowed);
+        const Outcome o = offload_once(c, d, mine[r], enc, radio);
+        if (s.network.duty_cycle < 1.0)
+          next_tx_allowed = o.send_end_s + (o.send_end_s - o.send_start_s) * (1.0 / s.network.duty_cycle - 1.0);
+        if (o.answered) {
+          rec.prediction = o.prediction;
+          rec.answered_by = AnsweredBy::server;
+          rec.exit_layer = L;
+          rec.server_macs = net.cost(k, L).macs;
+          break;
+        }
+        if (rec.attempts > s.offload.retries) {
+          const bool degrade = s.offload.fallback == Fallback::device_exit && fallback_layer > 0;
+          rec.prediction = degrade ? fallback_prediction : -1;
+          rec.answered_by = degrade ? AnsweredBy::edge_fallback : AnsweredBy::failed;
+          rec.exit_layer = degrade ? fallback_layer : 0;
+          break;
+        }
+        if (s.offload.retry_backoff_s > 0)
+          sg4::this_actor::sleep_for(s.offload.retry_backoff_s);
       }
-      const double send_end = sg4::Engine::get_clock();
-      rec.uplink_s = send_end - send_start;
-      radio.transmit(send_start, send_end, 8.0 * double(rec.bytes_up));
-      if (s.network.duty_cycle < 1.0)
-        next_tx_allowed = send_end + (send_end - send_start) * (1.0 / s.network.duty_cycle - 1.0);
-      const std::unique_ptr<Reply> reply(replies->get<Reply>());
-      const double reply_end = sg4::Engine::get_clock();
-      rec.bytes_down = message_bytes(s, s.reply_bytes);
-      radio.receive(send_end, reply_end, 8.0 * double(rec.bytes_down));
-      rec.response_wait_s = reply_end - send_end;
-      rec.prediction = reply->prediction;
-      rec.answered_by = AnsweredBy::server;
-      rec.exit_layer = L;
-      rec.server_macs = net.cost(k, L).macs;
       const RadioEnergy after = radio.energy();
       rec.radio_energy_j = (after.tx_j - before.tx_j) + (after.rx_j - before.rx_j) +
                            (after.promotion_j - before.promotion_j);
     }
     rec.finish_s = sg4::Engine::get_clock();
+    c.answered[mine[r]] = 1;
     previous_finish = rec.finish_s;
     ++c.done;
     if (c.on_sample && *c.on_sample)
@@ -192,19 +318,33 @@ void device_actor(Context& c, int d, std::vector<std::size_t> mine)
   }
 }
 
-void server_worker(Context& c)
+void server_worker(Context& c, int w)
 {
+  // A failed server loses what it holds: requests already received when it failed are dropped by the worker that
+  // the restart creates (SimGrid restarts actors marked auto_restart when their host comes back).
+  const double born_s = sg4::Engine::get_clock();
+  if (w == 0)
+    c.server_box->set_receiver(sg4::Actor::self()); // transfers start as soon as they are sent, queueing here
   const int L = c.net.depth();
   const int k = c.s.split_after;
   const double macs = double(c.net.cost(k, L).macs);
   for (;;) {
-    std::unique_ptr<Request> req(c.server_box->get<Request>());
-    if (!req->last_fragment)
+    Request* p = nullptr;
+    const sg4::CommPtr comm = c.server_box->get_async<Request>(&p);
+    try {
+      comm->wait();
+    } catch (const simgrid::NetworkFailureException&) {
+      continue; // a transfer cut by a link outage: the device sees it too
+    } catch (const simgrid::TimeoutException&) {
+      continue; // the device gave up during the transfer (its request timeout)
+    }
+    const std::unique_ptr<Request> req(p);
+    if (!req->last_fragment || comm->get_finish_time() < born_s)
       continue;
     sg4::this_actor::execute(macs);
     const Activations logits = c.net.forward_range(k, L, req->activation);
-    auto* reply = new Reply{confidence(logits.data(), c.net.classes()).prediction};
-    sg4::Mailbox::by_name(fmt::format("reply-{}", req->device))
+    auto* reply = new Reply{req->record, confidence(logits.data(), c.net.classes()).prediction};
+    c.reply_boxes[std::size_t(req->device)]
         ->put_init(reply, std::uint64_t(message_bytes(c.s, c.s.reply_bytes)))
         ->detach();
   }
@@ -221,7 +361,8 @@ std::string wattage(const ComputeProfile& p, int cores)
   return out;
 }
 
-sg4::Host* make_host(sg4::NetZone* zone, const std::string& name, const ComputeProfile& p, int cores, int pstate)
+sg4::Host* make_host(sg4::NetZone* zone, const std::string& name, const ComputeProfile& p, int cores, int pstate,
+                     const std::vector<Outage>& outages = {})
 {
   std::vector<double> speeds;
   for (const auto& ps : p.pstates)
@@ -229,6 +370,9 @@ sg4::Host* make_host(sg4::NetZone* zone, const std::string& name, const ComputeP
   sg4::Host* h = zone->create_host(name, speeds)->set_core_count(cores);
   h->set_property("wattage_per_state", wattage(p, cores));
   h->set_property("wattage_off", "0");
+  if (!outages.empty())
+    h->set_state_profile(
+        simgrid::kernel::profile::ProfileBuilder::from_string(name + "-state", state_profile_text(outages), -1));
   h->seal();
   h->set_pstate(pstate);
   return h;
@@ -252,26 +396,40 @@ SimulationResult simulate(const Scenario& s, const Network& net, const Dataset& 
   sg_host_energy_plugin_init();
 
   auto* world = sg4::create_full_zone("world");
-  sg4::Host* server = make_host(world, "server", s.server, s.server_workers, s.server_pstate);
+  sg4::Host* server =
+      make_host(world, "server", s.server, s.server_workers, s.server_pstate, s.faults.server_outages);
   std::vector<sg4::Host*> devices;
   for (int d = 0; d < s.device_count; ++d)
     devices.push_back(make_host(world, fmt::format("device-{}", d), s.device, 1, s.device_pstate));
-  auto make_link = [&](const std::string& name, double bw) {
-    return world->create_link(name, bw)
-        ->set_latency(s.network.latency_s)
-        ->set_sharing_policy(sg4::Link::SharingPolicy::SHARED)
-        ->seal();
+  // Faults enter as SimGrid profiles: a link's state (outages) and bandwidth (factor steps), the server's state.
+  using simgrid::kernel::profile::ProfileBuilder;
+  auto make_link = [&](const std::string& name, double bw, const std::vector<Outage>& outages,
+                       const std::vector<BandwidthStep>& steps) {
+    sg4::Link* link = world->create_link(name, bw)
+                          ->set_latency(s.network.latency_s)
+                          ->set_sharing_policy(sg4::Link::SharingPolicy::SHARED);
+    if (!outages.empty())
+      link->set_state_profile(ProfileBuilder::from_string(name + "-state", state_profile_text(outages), -1));
+    if (!steps.empty())
+      link->set_bandwidth_profile(ProfileBuilder::from_string(name + "-bandwidth", bandwidth_profile_text(steps), -1));
+    return link->seal();
+  };
+  const Faults& faults = s.faults;
+  auto uplink = [&](const std::string& name) {
+    return make_link(name, s.network.uplink_bandwidth_bps / 8.0, faults.uplink_outages, faults.uplink_bandwidth);
+  };
+  auto downlink = [&](const std::string& name) {
+    return make_link(name, s.network.downlink_bandwidth_bps / 8.0, faults.downlink_outages, faults.downlink_bandwidth);
   };
   sg4::Link* shared_up = nullptr;
   sg4::Link* shared_down = nullptr;
   if (s.shared_medium) {
-    shared_up = make_link("uplink", s.network.uplink_bandwidth_bps / 8.0);
-    shared_down = make_link("downlink", s.network.downlink_bandwidth_bps / 8.0);
+    shared_up = uplink("uplink");
+    shared_down = downlink("downlink");
   }
   for (int d = 0; d < s.device_count; ++d) {
-    sg4::Link* up = shared_up ? shared_up : make_link(fmt::format("uplink-{}", d), s.network.uplink_bandwidth_bps / 8.0);
-    sg4::Link* down =
-        shared_down ? shared_down : make_link(fmt::format("downlink-{}", d), s.network.downlink_bandwidth_bps / 8.0);
+    sg4::Link* up = shared_up ? shared_up : uplink(fmt::format("uplink-{}", d));
+    sg4::Link* down = shared_down ? shared_down : downlink(fmt::format("downlink-{}", d));
     world->add_route(devices[d]->get_netpoint(), server->get_netpoint(), nullptr, nullptr, {sg4::LinkInRoute(up)},
                      false);
     world->add_route(server->get_netpoint(), devices[d]->get_netpoint(), nullptr, nullptr, {sg4::LinkInRoute(down)},
@@ -281,10 +439,19 @@ SimulationResult simulate(const Scenario& s, const Network& net, const Dataset& 
 
   SimulationResult result;
   result.samples.resize(std::size_t(data.count()));
-  Context c{s, net, data, result.samples, {}, std::vector<double>(std::size_t(s.device_count), 0.0), nullptr, 0,
-            &on_sample};
+  Context c{s, net, data, result.samples};
+  c.busy_s.assign(std::size_t(s.device_count), 0.0);
+  c.answered.assign(result.samples.size(), 0);
+  c.on_sample = &on_sample;
   c.radios.assign(std::size_t(s.device_count), RadioMeter(s.network.radio));
   c.server_box = sg4::Mailbox::by_name("server");
+  for (int d = 0; d < s.device_count; ++d)
+    c.reply_boxes.push_back(sg4::Mailbox::by_name(fmt::format("reply-{}", d)));
+  if (!s.faults.server_outages.empty())
+    sg4::Host::on_state_change_cb([&c, server](const sg4::Host& h) {
+      if (&h == server && !h.is_on())
+        c.server_box->set_receiver(nullptr); // until a restarted worker takes it again
+    });
 
   // Samples are dealt round-robin: device d gets samples d, d + N, d + 2N, ...
   std::vector<std::vector<std::size_t>> mine(std::size_t(s.device_count));
@@ -296,10 +463,9 @@ SimulationResult simulate(const Scenario& s, const Network& net, const Dataset& 
     mine[std::size_t(rec.device)].push_back(std::size_t(i));
   }
   for (int w = 0; w < s.server_workers; ++w) {
-    auto actor = sg4::Actor::create(fmt::format("server-worker-{}", w), server, [&c] { server_worker(c); });
-    actor->daemonize();
-    if (w == 0)
-      c.server_box->set_receiver(actor); // transfers start as soon as they are sent, queueing at the server
+    auto actor = sg4::Actor::create(fmt::format("server-worker-{}", w), server, [&c, w] { server_worker(c, w); });
+    actor->daemonize();          // (before auto_restart, so that the restarted actor is a daemon too)
+    actor->set_auto_restart(true);
   }
   for (int d = 0; d < s.device_count; ++d)
     sg4::Actor::create(fmt::format("device-{}", d), devices[d],
@@ -308,6 +474,15 @@ SimulationResult simulate(const Scenario& s, const Network& net, const Dataset& 
   engine.run();
 
   result.end_s = sg4::Engine::get_clock();
+  // No sample disappears: one still waiting when the simulation ended (it cannot, with the scenario checks) is a
+  // recorded failure.
+  for (std::size_t i = 0; i < result.samples.size(); ++i)
+    if (!c.answered[i]) {
+      auto& rec = result.samples[i];
+      rec.answered_by = AnsweredBy::failed;
+      rec.prediction = -1;
+      rec.finish_s = result.end_s;
+    }
   for (int d = 0; d < s.device_count; ++d) {
     const double e = sg_host_get_consumed_energy(devices[d]);
     result.per_device_energy_j.push_back(e);

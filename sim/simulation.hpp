@@ -16,8 +16,9 @@
 
 namespace scee {
 
-/// Where a sample got its answer.
-enum class AnsweredBy { edge_exit, edge_final, server };
+/// Where a sample got its answer: a confident exit on the device, the device's final layer (edge only), the server,
+/// the device's deepest exit after offloading failed (graceful degradation), or nowhere (a recorded failure).
+enum class AnsweredBy { edge_exit, edge_final, server, edge_fallback, failed };
 std::string to_string(AnsweredBy a);
 
 /// What happened to one sample.
@@ -25,7 +26,7 @@ struct SampleRecord {
   int device = 0;
   int sample = 0;              ///< index in the dataset's test split
   int label = 0;
-  int prediction = 0;
+  int prediction = 0;           ///< -1 when the sample failed
   AnsweredBy answered_by = AnsweredBy::server;
   int exit_layer = 0;          ///< layer whose output answered (an exit's hidden layer, or L)
   double arrival_s = 0;        ///< request arrives at the device
@@ -33,8 +34,12 @@ struct SampleRecord {
   double finish_s = 0;         ///< answer known on the device
   double edge_compute_s = 0;   ///< simulated compute time on the device
   double promotion_s = 0;      ///< radio promotion before sending
-  double uplink_s = 0;         ///< from the start of sending to the end of the transfer(s)
-  double response_wait_s = 0;  ///< from the end of sending to the answer (server queue + compute + downlink)
+  double uplink_s = 0;         ///< from the start of sending to the end of the transfer(s), all attempts
+  double response_wait_s = 0;  ///< from the end of sending to the answer (server queue + compute + downlink) or to
+                               ///< the failure, all attempts
+  int attempts = 0;            ///< offload attempts (0 when answered on the device without offloading)
+  int link_failures = 0;       ///< attempts ended by a link or server failure during a transfer
+  int timeouts = 0;            ///< attempts ended by the request timeout
   std::int64_t bytes_up = 0, bytes_down = 0;
   std::int64_t edge_macs = 0, server_macs = 0;
   double edge_compute_energy_j = 0; ///< device active power x its compute time

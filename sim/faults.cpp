@@ -177,7 +177,8 @@ Faults read_faults(Fields& scenario)
     fs::path p(x.text("trace_file"));
     if (p.is_relative())
       p = fs::path(x.file()).parent_path() / p;
-    const Faults t = read_fault_trace(p.lexically_normal().string());
+    const std::string trace = p.lexically_normal().string();
+    const Faults t = read_fault_trace(trace);
     const std::vector<std::tuple<std::string, const std::vector<Outage>*, std::vector<Outage>*>> o2 = {
         {"uplink_outages", &t.uplink_outages, &f.uplink_outages},
         {"downlink_outages", &t.downlink_outages, &f.downlink_outages},
@@ -186,9 +187,9 @@ Faults read_faults(Fields& scenario)
         {"uplink_bandwidth", &t.uplink_bandwidth, &f.uplink_bandwidth},
         {"downlink_bandwidth", &t.downlink_bandwidth, &f.downlink_bandwidth}};
     auto clash = [&](const std::string& key) {
-      x.fail("trace_file", fmt::format("the trace and \"{}\" both describe the same target: give each target in one "
-                                       "place",
-                                       key));
+      x.fail("trace_file", fmt::format("the trace {} and \"{}\" both describe the same target: give each target in "
+                                       "one place",
+                                       trace, key));
     };
     for (const auto& [key, from, to] : o2)
       if (!from->empty()) {
@@ -274,11 +275,11 @@ std::string state_profile_text(const std::vector<Outage>& outages)
   return out;
 }
 
-std::string bandwidth_profile_text(const std::vector<BandwidthStep>& steps)
+std::string bandwidth_profile_text(const std::vector<BandwidthStep>& steps, double bandwidth_bytes_per_s)
 {
   std::string out;
   for (const auto& x : steps)
-    out += fmt::format("{:.17g} {:.17g}\n", x.at_s, x.factor);
+    out += fmt::format("{:.17g} {:.17g}\n", x.at_s, x.factor * bandwidth_bytes_per_s);
   return out;
 }
 

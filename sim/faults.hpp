@@ -30,8 +30,10 @@ void check_faults(const Scenario& s);
 nlohmann::json to_json(const Faults& f);
 nlohmann::json to_json(const OffloadPolicy& p);
 
-/// SimGrid profile text ("<date> <value>" lines) for a resource's state (1 up, 0 down) and bandwidth factor.
+/// SimGrid profile text ("<date> <value>" lines) for a resource's state (1 up, 0 down), and for a link's bandwidth:
+/// SimGrid 3.32 (CM02) sets the link's bandwidth to the profile's value, in bytes/s (measured: a value of 0.5 gave
+/// 0.5 B/s, not half the bandwidth), so the steps' factors are multiplied by the link's bandwidth here.
 std::string state_profile_text(const std::vector<Outage>& outages);
-std::string bandwidth_profile_text(const std::vector<BandwidthStep>& steps);
+std::string bandwidth_profile_text(const std::vector<BandwidthStep>& steps, double bandwidth_bytes_per_s);
 
 } // namespace scee

@@ -411,7 +411,8 @@ SimulationResult simulate(const Scenario& s, const Network& net, const Dataset& 
     if (!outages.empty())
       link->set_state_profile(ProfileBuilder::from_string(name + "-state", state_profile_text(outages), -1));
     if (!steps.empty())
-      link->set_bandwidth_profile(ProfileBuilder::from_string(name + "-bandwidth", bandwidth_profile_text(steps), -1));
+      link->set_bandwidth_profile(
+          ProfileBuilder::from_string(name + "-bandwidth", bandwidth_profile_text(steps, bw), -1));
     return link->seal();
   };
   const Faults& faults = s.faults;

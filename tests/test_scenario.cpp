@@ -558,3 +558,98 @@ TEST_CASE("the shipped scenarios load and round-trip, and the schema is valid JS
   }
   CHECK(loaded >= 1);
 }
+
+TEST_CASE("faults and offload policy: inline lists, a trace file, the resolved form and every error")
+{
+  TempDir dir;
+  json j = minimal();
+  j["faults"] = {{"uplink_outages", {{{"start_s", 1.5}, {"duration_s", 0.5}}, {{"start_s", 4}}}},
+                 {"downlink_bandwidth", {{{"at_s", 2}, {"factor", 0.25}}, {{"at_s", 3}, {"factor", 1}}}},
+                 {"trace_file", "traces/t.csv"}};
+  j["offload"] = {{"request_timeout_s", 0.2}, {"retries", 2}, {"retry_backoff_s", 0.05}};
+  dir.write("traces/t.csv", std::string("time_s,target,value\r\n10,server,0\n12.5,server,1\n20,server,0\n"
+                                        "1,uplink_bandwidth,0.5\n"));
+  const Scenario s = load_scenario(dir.write("f.json", j));
+  REQUIRE(s.faults.uplink_outages.size() == 2);
+  CHECK(s.faults.uplink_outages[0].start_s == 1.5);
+  CHECK(s.faults.uplink_outages[0].end_s() == 2.0);
+  CHECK(std::isinf(s.faults.uplink_outages[1].duration_s)); // no duration: until the end
+  REQUIRE(s.faults.server_outages.size() == 2);               // from the trace
+  CHECK(s.faults.server_outages[0].start_s == 10);
+  CHECK(s.faults.server_outages[0].duration_s == 2.5);
+  CHECK(std::isinf(s.faults.server_outages[1].duration_s));
+  REQUIRE(s.faults.uplink_bandwidth.size() == 1);
+  CHECK(s.faults.uplink_bandwidth[0].factor == 0.5);
+  CHECK(s.faults.downlink_bandwidth.size() == 2);
+  CHECK(s.offload.request_timeout_s == 0.2);
+  CHECK(s.offload.retries == 2);
+  CHECK(s.offload.fallback == Fallback::device_exit);
+  // The resolved form holds the trace's events as lists and reloads to the same scenario.
+  const json resolved = to_json(s);
+  CHECK(!resolved["faults"].contains("trace_file"));
+  CHECK(resolved["faults"]["server_outages"] == json::parse(R"([{"start_s":10.0,"duration_s":2.5},{"start_s":20.0}])"));
+  CHECK(to_json(scenario_from_json(resolved, s.file)) == resolved);
+  // Without faults there is no "faults" section, and the policy's defaults are written out.
+  const json plain = to_json(load_scenario(dir.write("plain.json", minimal())));
+  CHECK(!plain.contains("faults"));
+  CHECK(plain["offload"] == json{{"retries", 0}, {"retry_backoff_s", 0.0}, {"fallback", "device_exit"}});
+
+  int cases = 0;
+  auto expect = [&](const json& faults, const json& offload, const std::string& where, const std::string& what) {
+    ++cases;
+    json k = minimal();
+    if (!faults.is_null())
+      k["faults"] = faults;
+    if (!offload.is_null())
+      k["offload"] = offload;
+    const std::string file = dir.write("bad.json", k);
+    const std::string msg = error_of([&] { load_scenario(file); });
+    CAPTURE(k.dump());
+    CAPTURE(msg);
+    CHECK(msg.find(where) != std::string::npos);
+    CHECK(msg.find(what) != std::string::npos);
+    CHECK(msg.find('\n') == std::string::npos);
+  };
+  const json none;
+  const json timeout = {{"request_timeout_s", 1}};
+  expect({{"uplink_outage", json::array()}}, none, "$.faults.uplink_outage: unknown key", "uplink_outages");
+  expect({{"uplink_outages", {{{"start_s", -1}}}}}, none, "$.faults.uplink_outages[0].start_s", "[0, 1000000000]");
+  expect({{"uplink_outages", {{{"start_s", 1}, {"duration_s", 0}}}}}, none, "$.faults.uplink_outages[0].duration_s",
+         "> 0");
+  expect({{"uplink_outages", {{{"start_s", 1}, {"duration_s", 2}}, {{"start_s", 2}}}}}, none,
+         "$.faults.uplink_outages[1]", "must start after the previous outage ends (3 s)");
+  expect({{"downlink_outages", {{{"start_s", 1}}, {{"start_s", 5}}}}}, none, "$.faults.downlink_outages[1]",
+         "without \"duration_s\"");
+  expect({{"uplink_bandwidth", {{{"at_s", 1}, {"factor", 1.5}}}}}, none, "$.faults.uplink_bandwidth[0].factor",
+         "(0, 1]");
+  expect({{"uplink_bandwidth", {{{"at_s", 1}, {"factor", 0}}}}}, none, "$.faults.uplink_bandwidth[0].factor", "> 0");
+  expect({{"uplink_bandwidth", {{{"at_s", 2}, {"factor", 0.5}}, {{"at_s", 2}, {"factor", 1}}}}}, none,
+         "$.faults.uplink_bandwidth[1].at_s", "later than the previous step's (2 s)");
+  expect({{"server_outages", {{{"start_s", 1}, {"duration_s", 1}}}}}, none, "$.offload.request_timeout_s",
+         "required when the scenario has server outages");
+  expect(none, {{"request_timeout_s", 0}}, "$.offload.request_timeout_s", "> 0");
+  expect(none, {{"retries", -1}}, "$.offload.retries", "[0, 100]");
+  expect(none, {{"fallback", "server"}}, "$.offload.fallback", "device_exit");
+  expect(none, {{"timeout_s", 1}}, "$.offload.timeout_s: unknown key", "request_timeout_s");
+  // Traces: each problem names the trace file and its line.
+  auto trace = [&](const std::string& text, const std::string& what, const json& more = json::object()) {
+    dir.write("traces/bad.csv", text);
+    json f = {{"trace_file", "traces/bad.csv"}};
+    f.update(more);
+    expect(f, timeout, "traces/bad.csv", what);
+  };
+  trace("", "empty fault trace");
+  trace("time,target,value\n", "line 1: the header must be \"time_s,target,value\"");
+  trace("time_s,target,value\n1,uplink\n", "line 2: must have 3 comma-separated cells");
+  trace("time_s,target,value\n-1,uplink,0\n", "line 2: time_s must be a number of seconds");
+  trace("time_s,target,value\n1,wifi,0\n", "line 2: target must be one of uplink, downlink, server");
+  trace("time_s,target,value\n1,uplink,0\n1,uplink,1\n", "line 3: rows of target uplink must be in increasing time");
+  trace("time_s,target,value\n1,uplink,1\n", "line 2: uplink is already up at 1 s");
+  trace("time_s,target,value\n1,server,0.5\n", "line 2: the value of target server must be 0 (down) or 1 (up)");
+  trace("time_s,target,value\n1,uplink_bandwidth,2\n", "line 2: the value of target uplink_bandwidth must be a "
+                                                        "bandwidth factor in (0, 1]");
+  trace("time_s,target,value\n1,uplink,0\n", "\" both describe the same target",
+        {{"uplink_outages", {{{"start_s", 5}}}}});
+  expect({{"trace_file", "traces/missing.csv"}}, none, "traces/missing.csv", "cannot read the fault trace");
+  CHECK(cases == 24);
+}

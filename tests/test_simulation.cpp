@@ -5,82 +5,15 @@
 #include "metrics.hpp"
 #include "radio.hpp"
 #include "simulation.hpp"
+#include "sim_test_helpers.hpp"
 #include "trainer.hpp"
 
 #include <cmath>
-#include "rng.hpp"
 
 #include <doctest/doctest.h>
 
 using namespace scee;
-
-namespace {
-
-ComputeProfile compute(const std::string& kind, double rate, double idle_w, double active_w)
-{
-  ComputeProfile p;
-  p.name = kind == "device" ? "test-device" : "test-server";
-  p.kind = kind;
-  p.pstates = {{rate, idle_w, active_w}};
-  p.memory_bytes = 1 << 20;
-  return p;
-}
-
-Scenario base_scenario()
-{
-  Scenario s;
-  s.name = "closed-form";
-  s.dataset = "synthetic";
-  s.samples = 12;
-  s.split_after = 1;
-  s.device_exits = {1};
-  s.criterion = Criterion::max_softmax;
-  s.threshold = 0.5;
-  s.encoding = Encoding::fp32;
-  s.header_bytes = 40;
-  s.reply_bytes = 4;
-  s.device = compute("device", 2e6, 0.5, 2.0); // 2 MMAC/s: compute times in the ms range
-  s.server = compute("server", 1e9, 10.0, 30.0);
-  s.network.name = "test-net";
-  s.network.uplink_bandwidth_bps = 250e3;
-  s.network.downlink_bandwidth_bps = 1e6;
-  s.network.latency_s = 0.005;
-  s.network.radio = {0.1, 2e-8, 0.05, 1e-8, 0.001, 0.0, 0.0, 0.0, 0.0};
-  s.arrival = Arrival::periodic;
-  s.period_s = 1.0; // far longer than one inference: no queueing
-  return s;
-}
-
-Network small_network()
-{
-  NetworkSpec spec{{800, 40, 40, 10}, {2, 9, 10}, {{1, 10}}, 3};
-  Network net(spec);
-  net.initialise(5, 0.1, true);
-  return net;
-}
-
-Dataset synthetic(int count)
-{
-  Dataset d;
-  d.name = "synthetic";
-  d.image_pixels = 784;
-  d.input_width = 800;
-  d.x = Eigen::MatrixXf::Zero(800, count);
-  Rng rng(11);
-  for (int i = 0; i < count; ++i) {
-    for (int p = 0; p < 784; ++p)
-      d.x(p, i) = float(rng.uniform());
-    d.labels.push_back(std::uint8_t(i % 10));
-  }
-  return d;
-}
-
-void check_close(double got, double want)
-{
-  CHECK(std::abs(got - want) <= 1e-9 * std::max(1.0, std::abs(want)));
-}
-
-} // namespace
+using namespace scee::test;
 
 TEST_CASE("simulation: one device, no contention, matches the closed form per sample")
 {

@@ -32,6 +32,13 @@ const std::vector<std::pair<std::string, std::string>>& sweep_axis_names()
       {"server_workers", "/server/workers"},
       {"period_s", "/workload/period_s"},
       {"rate_per_s", "/workload/rate_per_s"},
+      {"request_timeout_s", "/offload/request_timeout_s"},
+      {"retries", "/offload/retries"},
+      {"fallback", "/offload/fallback"},
+      {"uplink_outages", "/faults/uplink_outages"},
+      {"downlink_outages", "/faults/downlink_outages"},
+      {"server_outages", "/faults/server_outages"},
+      {"uplink_bandwidth", "/faults/uplink_bandwidth"},
       {"network_model", "/simgrid/network_model"},
       {"seed", "/seed"},
   };
@@ -55,6 +62,12 @@ std::string axis_cell(const nlohmann::json& value)
     for (const auto& v : value)
       parts.push_back(axis_cell(v));
     return fmt::format("{}", fmt::join(parts, "-"));
+  }
+  if (value.is_object()) { // e.g. an outage: "duration_s=2 start_s=1"
+    std::vector<std::string> parts;
+    for (const auto& [k, v] : value.items())
+      parts.push_back(k + "=" + axis_cell(v));
+    return fmt::format("{}", fmt::join(parts, " "));
   }
   if (value.is_number_float())
     return fmt::format("{}", value.get<double>());

@@ -530,6 +530,13 @@ TEST_CASE("the shipped scenarios load and round-trip, and the schema is valid JS
   CHECK(schema["$schema"] == "https://json-schema.org/draft/2020-12/schema");
   CHECK(schema["$defs"].contains("compute_profile"));
   CHECK(schema["$defs"].contains("network_profile"));
+  // The schema's sweep axes are the loader's.
+  std::vector<std::string> axes;
+  for (const auto& [name, pointer] : sweep_axis_names())
+    axes.push_back(name);
+  CHECK(schema["$defs"]["sweep_axis"]["properties"]["name"]["enum"] == json(axes));
+  CHECK(schema["properties"].contains("faults"));
+  CHECK(schema["properties"].contains("offload"));
   int loaded = 0;
   for (const auto& entry : fs::directory_iterator(dir)) {
     const auto path = entry.path();

@@ -242,7 +242,14 @@ def save(fig, out, name, formats, written):
         path = os.path.join(out, f"{name}.{fmt}")
         metadata = {"png": {"Software": None}, "svg": {"Date": None, "Creator": None},
                     "pdf": {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": None}}[fmt]
-        fig.savefig(path, format=fmt, dpi=DPI, metadata=metadata, bbox_inches="tight", pad_inches=0.05)
+        # Atomic: a figure is either the previous one or the complete new one, never half written.
+        tmp = f"{path}.tmp.{os.getpid()}"
+        try:
+            fig.savefig(tmp, format=fmt, dpi=DPI, metadata=metadata, bbox_inches="tight", pad_inches=0.05)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
         written.append(path)
     plt.close(fig)
 

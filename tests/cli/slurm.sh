@@ -126,25 +126,7 @@ submit() {
   jobs+=("$train" "$array" "$merge")
 }
 
-cat > "$work/sweep.json" << 'JSON'
-{
-  "name": "tiny",
-  "model": {"spec": {"widths": [800, 40, 40, 10], "fan_outs": [2, 9, 10], "exits": [{"after_layer": 1}],
-                     "training": {"epochs": 1, "train_samples": 2000, "test_samples": 200}}},
-  "dataset": {"samples": 200},
-  "split": {"after_layer": 1, "exits": [1]},
-  "devices": {"profile": "esp32"},
-  "network": {"profile": "ble5"},
-  "server": {"profile": "x86_core"},
-  "workload": {"arrival": "poisson", "rate_per_s": 2},
-  "sweep": {"axes": [
-    {"name": "fan_outs", "values": [[40, 40, 10], [2, 9, 10]]},
-    {"name": "split_after", "values": [0, 1, 3]},
-    {"names": ["criterion", "threshold"], "values": [["max_softmax", 0.6], ["max_softmax", 0.95], ["entropy", 0.5]]},
-    {"name": "network", "values": ["ble5", "wifi"]}
-  ]}
-}
-JSON
+cp "$(dirname "$0")/tiny-sweep.json" "$work/sweep.json" # 36 points, 2 models of one epoch
 SCEE_CACHE_DIR=$work/local-cache "$scee" sweep "$work/sweep.json" --out "$work/local" --jobs 2 --quiet > /dev/null
 
 # 1. The whole sweep through the generated scripts, the models cached inside the set-up directory.

@@ -6,25 +6,7 @@ scee=$1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export SCEE_CACHE_DIR=$work/cache
-cat > "$work/sweep.json" <<'JSON'
-{
-  "name": "tiny",
-  "model": {"spec": {"widths": [800, 40, 40, 10], "fan_outs": [2, 9, 10], "exits": [{"after_layer": 1}],
-                     "training": {"epochs": 1, "train_samples": 2000, "test_samples": 200}}},
-  "dataset": {"samples": 200},
-  "split": {"after_layer": 1, "exits": [1]},
-  "devices": {"profile": "esp32"},
-  "network": {"profile": "ble5"},
-  "server": {"profile": "x86_core"},
-  "workload": {"arrival": "poisson", "rate_per_s": 2},
-  "sweep": {"axes": [
-    {"name": "fan_outs", "values": [[40, 40, 10], [2, 9, 10]]},
-    {"name": "split_after", "values": [0, 1, 3]},
-    {"names": ["criterion", "threshold"], "values": [["max_softmax", 0.6], ["max_softmax", 0.95], ["entropy", 0.5]]},
-    {"name": "network", "values": ["ble5", "wifi"]}
-  ]}
-}
-JSON
+cp "$(dirname "$0")/tiny-sweep.json" "$work/sweep.json" # 36 points, 2 models of one epoch
 "$scee" sweep "$work/sweep.json" --dry-run > "$work/dry.txt"
 grep -q "36 points" "$work/dry.txt"
 [ "$(grep -c '^  point' "$work/dry.txt")" -eq 36 ]

@@ -63,7 +63,7 @@ NUMERIC = ["point", "split_after", "threshold", "accuracy", "latency_p50_s", "la
            "model_storage_bytes", "fc_weights", "fc_storage_bytes", "pareto"]
 # Configuration columns other than (device, network, criterion, split_after, threshold) that may vary in a sweep.
 OTHER_CONFIG = ["fan_outs", "widths", "dataset", "encoding", "server", "device_count", "arrival", "network_model",
-                "seed", "samples", "device_exits"]
+                "seed", "samples", "device_exits", "request_timeout_s", "retries", "fallback"]
 DPI = 150
 MARKERS = "osD^vP<>pX"
 MAX_CDF_CURVES = 8
@@ -380,6 +380,49 @@ def latency_vs_threshold(ok):
     return fig, None
 
 
+def faults(ok):
+    """Accuracy and p99 latency vs the request timeout, one line per (fallback, retries), under faults."""
+    needed = ["request_timeout_s", "fallback", "retries", "fallback_rate", "failure_rate", "latency_p99_s"]
+    if any(c not in ok.columns for c in needed):
+        return None, "no fault columns in the CSV (written by scee 0.1 with faults support)"
+    data = ok.dropna(subset=["request_timeout_s"]).copy()
+    if data.empty or (data["fallback_rate"].astype(float) + data["failure_rate"].astype(float)).max() <= 0:
+        return None, "no point with a request timeout and a fallback or a failure"
+    for c in ["request_timeout_s", "retries", "accuracy", "latency_p99_s"]:
+        data[c] = data[c].astype(float)
+    stats = (data.groupby(["fallback", "retries", "request_timeout_s"], sort=True)
+             .agg(accuracy=("accuracy", "median"), p99=("latency_p99_s", "median"), n=("point", "size"))
+             .reset_index())
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9.5, 4.0))
+    cmap = plt.get_cmap("tab10")
+    lines = list(stats.groupby(["fallback", "retries"], sort=True))
+    for i, ((fallback, retries), g) in enumerate(lines):
+        style_ = "-" if fallback == "device_exit" else "--"
+        label = f"fallback {fallback}, {int(retries)} retr{'y' if int(retries) == 1 else 'ies'}"
+        left.plot(g["request_timeout_s"], 100 * g["accuracy"], color=cmap(i % 10), marker=MARKERS[i % len(MARKERS)],
+                  markersize=4, linestyle=style_, label=label)
+        right.plot(g["request_timeout_s"], g["p99"], color=cmap(i % 10), marker=MARKERS[i % len(MARKERS)],
+                   markersize=4, linestyle=style_, label=label)
+    timeouts = sorted(stats["request_timeout_s"].unique())
+    for ax in (left, right):
+        ax.set_xscale("log")
+        ax.set_xticks(timeouts)
+        ax.xaxis.set_minor_locator(plt.NullLocator())
+        plain_ticks(ax.xaxis)
+        ax.set_xlabel("request timeout (s, log scale)")
+    left.set_ylabel("accuracy, failures counted wrong (%)")
+    right.set_ylabel("p99 latency (s, log scale)")
+    right.set_yscale("log")
+    plain_ticks(right.yaxis)
+    left.legend(loc="best", fontsize=8)
+    title = "accuracy and tail latency under faults vs the request timeout (lines of equal retries overlap on the right)"
+    if stats["n"].max() > 1:
+        over = varying(ok, ["device", "network"] + OTHER_CONFIG) or ["repeated points"]
+        title += f"\n(median over up to {int(stats['n'].max())} configurations of {', '.join(over)})"
+    fig.suptitle(title, fontsize=10)
+    return fig, None
+
+
 def storage_macs_vs_density(ok):
     needed = ["fan_outs", "model_density", "model_storage_bytes", "model_macs", "model_final_accuracy"]
     absent = [c for c in needed if c not in ok.columns]
@@ -640,6 +683,7 @@ def main(argv):
          lambda: accuracy_vs_energy(ok, colours, add_active_energy(ok), "active edge energy per inference")),
         ("latency_vs_threshold", lambda: latency_vs_threshold(ok)),
         ("storage_macs_vs_density", lambda: storage_macs_vs_density(ok)),
+        ("faults", lambda: faults(ok)),
         ("best_energy_heatmap", lambda: best_heatmap(df, ok, target, "edge_energy_per_inference_j", "J",
                                                      "edge energy per inference", show)),
         ("best_latency_heatmap", lambda: best_heatmap(df, ok, target, "latency_p95_s", "s", "p95 latency",

@@ -95,6 +95,11 @@ nlohmann::ordered_json summarize(const Scenario& s, const Network& net, const Si
   j["network"] = s.network.name;
   j["server"] = s.server.name;
   j["arrival"] = to_string(s.arrival);
+  j["faults"] = s.faults.any();
+  j["request_timeout_s"] = s.offload.request_timeout_s > 0 ? nlohmann::ordered_json(s.offload.request_timeout_s)
+                                                           : nlohmann::ordered_json(nullptr); // none
+  j["retries"] = s.offload.retries;
+  j["fallback"] = to_string(s.offload.fallback);
   j["network_model"] = s.network_model;
   j["seed"] = s.seed;
   // Metrics. Those of the simulated system are null (empty in CSV) for an infeasible configuration, which is not

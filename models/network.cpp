@@ -188,12 +188,16 @@ Activations Network::forward_range(int from, int to, const Activations& input) c
 {
   if (from < 0 || to > depth() || from > to)
     throw std::out_of_range(fmt::format("forward_range({}, {}) on a network of depth {}", from, to, depth()));
-  Activations a = input, z;
+  if (from == to)
+    return input;
+  Activations a, z;
+  const Activations* x = &input; // the first junction reads the input in place
   for (int j = from + 1; j <= to; ++j) {
-    layers_[j - 1].forward(a, z);
+    layers_[j - 1].forward(*x, z);
     if (j < depth())
       z = z.cwiseMax(0.0f);
     a.swap(z);
+    x = &a;
   }
   return a;
 }

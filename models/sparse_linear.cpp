@@ -65,12 +65,28 @@ void SparseLinear::forward(const Activations& x, Activations& y) const
   y.resize(out(), batch);
   const float* v = w_.valuePtr();
   const int* idx = w_.innerIndexPtr();
-  if (batch == 1) { // a gather per output
-    for (int o = 0; o < out(); ++o) {
+  if (batch == 1) { // a gather per edge, one sum per output
+    // Each sum is a chain of dependent additions (one per FP-add latency); four outputs at a time keep four chains in
+    // flight. Every sum still adds its fan_in products in order, so the result is that of one output at a time.
+    constexpr int together = 4;
+    const float* xv = x.data(); // one column: contiguous
+    int o = 0;
+    for (; o + together <= out(); o += together) {
+      float acc[together];
+      for (int r = 0; r < together; ++r)
+        acc[r] = b_[o + r];
+      const std::ptrdiff_t base = static_cast<std::ptrdiff_t>(o) * fan_in_;
+      for (int k = 0; k < fan_in_; ++k)
+        for (int r = 0; r < together; ++r)
+          acc[r] += v[base + r * fan_in_ + k] * xv[idx[base + r * fan_in_ + k]];
+      for (int r = 0; r < together; ++r)
+        y(o + r, 0) = acc[r];
+    }
+    for (; o < out(); ++o) {
       float acc = b_[o];
       const std::ptrdiff_t base = static_cast<std::ptrdiff_t>(o) * fan_in_;
       for (int k = 0; k < fan_in_; ++k)
-        acc += v[base + k] * x(idx[base + k], 0);
+        acc += v[base + k] * xv[idx[base + k]];
       y(o, 0) = acc;
     }
     return;

@@ -93,7 +93,9 @@ struct Accuracy {
 };
 Accuracy evaluate(const Network& net, const Dataset& data);
 
-/// A batch of dataset columns as row-major activations (input_width x count).
+/// A batch of dataset columns samples[first .. first + count) as row-major activations (input_width x count).
 Activations gather(const Dataset& data, const std::vector<int>& samples, std::size_t first, std::size_t count);
+/// The same, into `x` (resized; its memory is reused when the size does not change).
+void gather(const Dataset& data, const std::vector<int>& samples, std::size_t first, std::size_t count, Activations& x);
 
 } // namespace scee

@@ -7,9 +7,34 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fmt/format.h>
+#include <map>
 #include <memory>
+#include <tuple>
 
 namespace scee {
+
+namespace {
+
+/// What this process has loaded: models by path (filled by preload_inputs only) and test samples by
+/// (dataset, input width, limit).
+std::map<std::string, ModelFile>& loaded_models()
+{
+  static std::map<std::string, ModelFile> models;
+  return models;
+}
+
+std::map<std::tuple<std::string, int, int>, Dataset>& loaded_samples()
+{
+  static std::map<std::tuple<std::string, int, int>, Dataset> samples;
+  return samples;
+}
+
+std::string cached_model_path(const ModelSpec& spec)
+{
+  return fmt::format("{}/models/{}.scee", cache_dir(), model_hash(spec));
+}
+
+} // namespace
 
 std::string cache_dir()
 {
@@ -49,10 +74,12 @@ ModelFile train_model_file(Network net, const TrainConfig& t, const Dataset& tra
 
 ResolvedModel obtain_model(const Scenario& s, bool quiet)
 {
+  const std::string path = s.model_file ? *s.model_file : cached_model_path(*s.model_spec);
+  if (const auto it = loaded_models().find(path); it != loaded_models().end())
+    return {it->second, path, false};
   if (s.model_file)
-    return {load_model(*s.model_file), *s.model_file, false};
+    return {load_model(path), path, false};
   const ModelSpec& spec = *s.model_spec;
-  const std::string path = fmt::format("{}/models/{}.scee", cache_dir(), model_hash(spec));
   if (std::filesystem::exists(path))
     return {load_model(path), path, false};
 
@@ -66,6 +93,31 @@ ResolvedModel obtain_model(const Scenario& s, bool quiet)
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
   save_model(path, file); // atomic: concurrent sweep points never read a half-written model
   return {std::move(file), path, true};
+}
+
+const Dataset& test_samples(const std::string& name, int input_width, int limit)
+{
+  const auto key = std::make_tuple(name, input_width, limit);
+  auto it = loaded_samples().find(key);
+  if (it == loaded_samples().end())
+    it = loaded_samples().emplace(key, load_dataset(name, Split::test, input_width, limit)).first;
+  return it->second;
+}
+
+void preload_inputs(const std::vector<const Scenario*>& scenarios)
+{
+  for (const Scenario* s : scenarios) {
+    const std::string path = s->model_file ? *s->model_file : cached_model_path(*s->model_spec);
+    try {
+      auto it = loaded_models().find(path);
+      if (it == loaded_models().end())
+        it = loaded_models().emplace(path, load_model(path)).first;
+      const ModelFile& m = it->second;
+      test_samples(s->dataset.empty() ? m.training.dataset : s->dataset, m.network.spec().widths.front(), s->samples);
+    } catch (const std::exception&) {
+      // left for the run: it loads the file itself and reports what is wrong in its own words
+    }
+  }
 }
 
 } // namespace scee

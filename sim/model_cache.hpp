@@ -2,12 +2,13 @@
 // settings (which include the training seed), so that every later run and sweep point reuses it.
 #pragma once
 
+#include "dataset.hpp"
 #include "model_file.hpp"
 #include "scenario.hpp"
 
 #include <functional>
-
 #include <string>
+#include <vector>
 
 namespace scee {
 
@@ -26,7 +27,17 @@ ModelFile train_model_file(Network net, const TrainConfig& t, const Dataset& tra
                            bool quiet, const std::function<void(const EpochRecord&)>& on_epoch = {});
 
 /// Loads the scenario's model file, or the cached model of its spec (training it first when absent, with a
-/// progress bar unless quiet).
+/// progress bar unless quiet). A model preload_inputs loaded in this process is not read again.
 ResolvedModel obtain_model(const Scenario& s, bool quiet);
+
+/// The test samples a run simulates: load_dataset(name, Split::test, input_width, limit), loaded once per process
+/// (also by preload_inputs) and kept.
+const Dataset& test_samples(const std::string& name, int input_width, int limit);
+
+/// Loads the models of `scenarios` (each already trained or a model file) and the test samples they simulate into
+/// this process, so that processes forked from it (a sweep's points) find them in memory instead of reading and
+/// checking the same files again. A model or dataset that fails to load is skipped: the run that needs it loads it
+/// itself and reports the error.
+void preload_inputs(const std::vector<const Scenario*>& scenarios);
 
 } // namespace scee

@@ -277,13 +277,15 @@ int run_sweep(const Sweep& sweep, const SweepOptions& o, const std::string& comm
       mine.push_back(&p);
 
   // The models the points need: one per distinct spec (or file).
+  std::map<int, Scenario> scenarios;      // point index -> its scenario, for the points whose scenario is valid
   std::map<std::string, Scenario> models; // cache path or file -> a scenario naming it
   for (const auto* p : mine) {
     try {
       Scenario s = scenario_from_json(p->scenario, sweep.file);
       const std::string key =
           s.model_file ? *s.model_file : fmt::format("{}/models/{}.scee", cache_dir(), model_hash(*s.model_spec));
-      models.emplace(key, std::move(s));
+      models.emplace(key, s);
+      scenarios.emplace(p->index, std::move(s));
     } catch (const InputError&) {
       // recorded as a failed point when it runs
     }
@@ -338,6 +340,14 @@ int run_sweep(const Sweep& sweep, const SweepOptions& o, const std::string& comm
   for (const auto* p : mine)
     if (!fs::exists(point_file(o.out_dir, p->index)))
       todo.push_back(p);
+  // Every point would read and check the same model and test files: read them once here, and the points' processes,
+  // forked from this one, inherit them.
+  std::vector<const Scenario*> todo_scenarios;
+  for (const auto* p : todo)
+    if (const auto it = scenarios.find(p->index); it != scenarios.end())
+      todo_scenarios.push_back(&it->second);
+  preload_inputs(todo_scenarios);
+
   int done = int(mine.size() - todo.size()), failed = 0;
   Progress bar("sweep", stderr, 10.0);
   run_pool(

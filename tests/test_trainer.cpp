@@ -341,6 +341,45 @@ TEST_CASE("trainer: bad inputs and evaluation")
   CHECK(some.col(1) == data.x.col(9));
 }
 
+TEST_CASE("trainer: gather copies any run of samples exactly, into a reused buffer; evaluate spans chunks")
+{
+  // 600 samples: gather's tiles (8 samples) and evaluate's chunks (256 samples) both end part-way.
+  const Dataset data = synthetic(600, 21);
+  std::vector<int> order(std::size_t(data.count()));
+  std::iota(order.begin(), order.end(), 0);
+  Rng(22).shuffle(order.begin(), order.end());
+  Activations buffer;
+  for (const std::size_t count : {1, 7, 8, 9, 17, 256, 300}) {
+    CAPTURE(count);
+    const std::size_t first = 600 - count - 3;
+    gather(data, order, first, count, buffer);
+    REQUIRE(buffer.rows() == data.input_width);
+    REQUIRE(buffer.cols() == Eigen::Index(count));
+    for (std::size_t j = 0; j < count; ++j)
+      CHECK(buffer.col(Eigen::Index(j)) == data.x.col(order[first + j]));
+    CHECK(gather(data, order, first, count) == buffer);
+  }
+
+  Network net(small_spec());
+  net.initialise(3, 0.1, false);
+  std::vector<int> all(order.size());
+  std::iota(all.begin(), all.end(), 0);
+  const Activations x = gather(data, all, 0, all.size());
+  auto accuracy = [&](const Activations& logits) {
+    int correct = 0;
+    for (Eigen::Index j = 0; j < logits.cols(); ++j) {
+      Eigen::Index best = 0;
+      logits.col(j).maxCoeff(&best);
+      correct += best == data.labels[std::size_t(j)];
+    }
+    return double(correct) / double(logits.cols());
+  };
+  const Accuracy acc = evaluate(net, data);
+  CHECK(acc.final_accuracy == accuracy(net.forward_range(0, 3, x)));
+  CHECK(acc.exit_accuracy[0] == accuracy(net.exit_logits(0, net.forward_range(0, 1, x))));
+  CHECK(acc.exit_accuracy[1] == accuracy(net.exit_logits(1, net.forward_range(0, 2, x))));
+}
+
 TEST_CASE("trainer: a short MNIST run with the paper's network learns")
 {
   // 6,000 training and 1,000 test samples, 3 epochs (72 Adam steps), [800, 40, 40, 10] with fan-outs [2, 9, 10] and

@@ -1,0 +1,88 @@
+#!/usr/bin/python3
+"""The table of bench/run.sh: reads its raw results (one JSON object per line) and prints every measured ratio
+against its issue-6 target, in Markdown. Medians over repeated runs; CPU seconds where the machine is shared.
+
+Usage: report.py RAW_DIR
+"""
+
+import csv
+import json
+import os
+import sys
+
+
+def lines(raw, name):
+    path = os.path.join(raw, name)
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def main(argv):
+    raw = argv[0]
+    machine = json.load(open(os.path.join(raw, "machine.json")))
+    rows = []  # (measurement, value, target, ratio, met)
+
+    def row(what, measured, target, ratio, met):
+        rows.append((what, measured, target, f"{ratio:.2f}x", "met" if met else "**missed**"))
+
+    # 1. layers: CPU time per call, the best of Google Benchmark's repetitions
+    layer_runs = json.load(open(os.path.join(raw, "layers.json")))["benchmarks"]
+
+    def layer_us(name):
+        return min(b["cpu_time"] for b in layer_runs if b["name"] == name and b.get("run_type") == "iteration") / 1e3
+
+    for batch, target in ((256, 8.0), (1, 3.0)):
+        sparse, dense = layer_us(f"sparse_forward/2/{batch}"), layer_us(f"dense_forward/{batch}")
+        row(f"800->40 forward at 5% density, batch {batch}: dense Eigen / predefined-sparse (CPU)",
+            f"{dense:.2f} us / {sparse:.2f} us", f">= {target:g}x", dense / sparse, dense / sparse >= target)
+
+    # 2. training epoch: CPU seconds per epoch of the training loop (test evaluation excluded), best epoch of each
+    scee = {tuple(r["fan_outs"]): r for r in lines(raw, "train_scee.json")}
+    for fan_outs, label, target in (((2, 9, 10), "fan-outs 2-9-10", 10.0), ((40, 40, 10), "dense 40-40-10", None)):
+        ours = min(scee[fan_outs]["cpu_seconds_per_epoch"])
+        with open(os.path.join(raw, f"torch_epochs_{'-'.join(map(str, fan_outs))}.csv")) as f:
+            peer = min(float(r["cpu_seconds"]) for r in csv.DictReader(f))
+        what = f"MNIST epoch of [800,40,40,10], {label}: PyTorch masked-dense / scee (CPU s per epoch)"
+        if target is None:
+            rows.append((what, f"{peer:.3f} s / {ours:.3f} s", "(no target)", f"{peer / ours:.2f}x", ""))
+        else:
+            row(what, f"{peer:.3f} s / {ours:.3f} s", f">= {target:g}x", peer / ours, peer / ours >= target)
+
+    # 3. simulation: CPU seconds, the best of the repeated runs (a shared machine only ever adds time)
+    bare = lines(raw, "bare_simgrid.json")
+    sims = lines(raw, "simulate.json")
+    for name, label in (("default", "1 device"), ("100-devices", "100 devices")):
+        runs = [r for r in sims if r["name"] == name]
+        sim_cpu = min(r["simulate_cpu_s"] for r in runs)
+        sim_wall = min(r["simulate_s"] for r in runs)
+        fwd = min(r["bare_forward_cpu_s"] for r in runs)
+        sg = min(r["cpu_s"] for r in bare if r["scenario"] == name and not r["energy_plugin"])
+        sg_energy = min(r["cpu_s"] for r in bare if r["scenario"] == name and r["energy_plugin"])
+        samples = runs[0]["samples"]
+        ratio = sim_cpu / (sg + fwd)
+        row(f"`scee run` default scenario, {label}: simulation / (bare SimGrid + bare forward), CPU s",
+            f"{sim_cpu:.3f} s / ({sg:.3f} s + {fwd:.3f} s); {samples / sim_wall:,.0f} simulated inferences/s "
+            f"(wall); bare SimGrid with the energy plugin {sg_energy:.3f} s", "<= 1.5x", ratio, ratio <= 1.5)
+
+    # 4. sweep throughput: points per second of wall time, the better of two runs for each --jobs
+    sweeps = lines(raw, "sweep.json")
+    best = {j: min((r for r in sweeps if r["jobs"] == j), key=lambda r: r["timing"]["wall_s"]) for j in (1, 2)}
+    pps = {j: r["points"] / r["timing"]["wall_s"] for j, r in best.items()}
+    cpu = {j: r["timing"]["cpu_s"] / r["points"] for j, r in best.items()}
+    loads = ", ".join(r["load_average"].split()[0] for r in sweeps)
+    row("`scee sweep scenarios/quick.json`: points/s with --jobs 2 / --jobs 1 (wall)",
+        f"{pps[2]:.2f} / {pps[1]:.2f} points/s; CPU {1e3 * cpu[2]:.0f} / {1e3 * cpu[1]:.0f} ms per point; "
+        f"1-min load average after each run: {loads}", ">= 1.8x", pps[2] / pps[1], pps[2] / pps[1] >= 1.8)
+
+    print(f"Machine: {machine['cpu']}, {machine['cores']} cores; {machine['compiler']}; "
+          f"git {machine['git']}; {machine['date']}; load average at start {machine['load_average_start']}")
+    print()
+    print("| measurement | measured | target | ratio | |")
+    print("| --- | --- | --- | --- | --- |")
+    for r in rows:
+        print("| " + " | ".join(r) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

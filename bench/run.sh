@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Runs every benchmark of issue 6 and prints the table of docs/performance.md: each measured ratio against its
+# target, with the machine, the date and the git revision.
+#
+#   bench/run.sh [OUT_DIR]          (default out/bench/<UTC date and time>)
+#
+# Environment: BUILD_DIR (default build), REPEAT (simulation runs per scenario, default 5), TORCH_EPOCHS (default 2),
+# EPOCHS (scee training epochs timed, default 3). It builds what it needs in Release; the first run also trains the
+# models of scenarios/default.json (50 epochs) and scenarios/quick.json (2 x 5 epochs) into .cache/, which takes a
+# few minutes; later runs find them cached. Raw results (one JSON line per measurement) go to OUT_DIR/raw/.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+out="${1:-out/bench/$(date -u +%Y%m%dT%H%M%SZ)}"
+build="${BUILD_DIR:-build}"
+repeat="${REPEAT:-5}"
+torch_epochs="${TORCH_EPOCHS:-2}"
+epochs="${EPOCHS:-3}"
+python=/usr/bin/python3 # Debian's interpreter: the one that imports torch (ENGINEERING.md)
+raw="$out/raw"
+mkdir -p "$raw"
+rm -f "$raw"/*.json
+log() { printf '[bench] %s\n' "$*" >&2; }
+
+log "building in $build (Release)"
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" -j"$(nproc)" --target scee bench_layers bench_train bench_simulate bare_simgrid >/dev/null
+scee="$build/scee"
+
+{
+  echo "{\"cpu\": \"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')\","
+  echo " \"cores\": $(nproc), \"date\": \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\","
+  echo " \"git\": \"$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo '+changes')\","
+  echo " \"load_average_start\": \"$(cut -d' ' -f1-3 /proc/loadavg)\","
+  echo " \"compiler\": \"$(${CXX:-c++} --version | head -1)\"}"
+} >"$raw/machine.json"
+
+log "caching the models (trains them the first time: a few minutes)"
+"$scee" run scenarios/default.json --out "$out/run-default" --quiet >/dev/null
+"$scee" run bench/scenarios/default-100-devices.json --out "$out/run-100-devices" --quiet >/dev/null
+"$scee" sweep scenarios/quick.json --train-only --quiet >/dev/null
+
+log "1/4 layers: predefined-sparse junction vs dense Eigen (800 -> 40)"
+"$build/bench/bench_layers" --benchmark_min_time=0.2 --benchmark_repetitions=5 --benchmark_format=json \
+  >"$raw/layers.json" 2>/dev/null
+
+log "2/4 training: one MNIST epoch, scee and the PyTorch masked-dense peer, one thread each"
+for fan_outs in 2,9,10 40,40,10; do
+  "$build/bench/bench_train" --fan-outs "$fan_outs" --epochs "$epochs" >>"$raw/train_scee.json"
+  "$python" bench/torch_peer.py --fan-outs "$fan_outs" --epochs "$torch_epochs" --threads 1 \
+    --csv "$raw/torch_epochs_${fan_outs//,/-}.csv" | tail -1 >>"$raw/train_torch.json"
+done
+
+log "3/4 simulation: scee's simulation phase vs bare SimGrid + the bare forward pass, $repeat runs each"
+for scenario in default 100-devices; do
+  file=scenarios/default.json
+  [ "$scenario" = 100-devices ] && file=bench/scenarios/default-100-devices.json
+  "$python" bench/replay_from_run.py "$out/run-$scenario" "$out/replay-$scenario.json" >&2
+  for _ in $(seq "$repeat"); do
+    "$build/bench/bare_simgrid" "$out/replay-$scenario.json" | sed "s/^{/{\"scenario\":\"$scenario\",/" >>"$raw/bare_simgrid.json"
+    "$build/bench/bare_simgrid" "$out/replay-$scenario.json" --energy | sed "s/^{/{\"scenario\":\"$scenario\",/" >>"$raw/bare_simgrid.json"
+    "$build/bench/bench_simulate" "$file" | sed "s/^{/{\"name\":\"$scenario\",/" >>"$raw/simulate.json"
+  done
+done
+
+log "4/4 sweep throughput: scenarios/quick.json with --jobs 1 and --jobs 2"
+for jobs in 1 2 1 2; do
+  rm -rf "$out/sweep"
+  timing=$("$python" bench/cpu_time.py "$scee" sweep scenarios/quick.json --jobs "$jobs" --out "$out/sweep" --quiet)
+  points=$(($(wc -l <"$out/sweep/results.csv") - 1))
+  echo "{\"jobs\": $jobs, \"points\": $points, \"timing\": $timing, \"load_average\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}" >>"$raw/sweep.json"
+done
+rm -rf "$out/sweep"
+
+"$python" bench/report.py "$raw" | tee "$out/results.md"
+log "table written to $out/results.md"

@@ -136,10 +136,13 @@ void save_model(const std::string& path, const ModelFile& model)
 
 nlohmann::json read_model_header(const std::string& path) { return check_container(path, read_all(path)).first; }
 
-ModelFile load_model(const std::string& path)
+ModelFile load_model(const std::string& path) { return model_from_bytes(read_all(path), path); }
+
+ModelFile model_from_bytes(const std::string& bytes, const std::string& path)
 {
-  const std::string bytes = read_all(path);
-  const auto [header, payload] = check_container(path, bytes);
+  const auto checked = check_container(path, bytes);
+  const nlohmann::json& header = checked.first;
+  const std::size_t payload = checked.second; // (not a structured binding: clang 14 cannot capture one in a lambda)
   try {
     if (header.value("format", "") != "scee-model")
       throw InputError(fmt::format("{}: header format is not \"scee-model\"", path));
@@ -155,8 +158,17 @@ ModelFile load_model(const std::string& path)
       auto it = table.find(name);
       if (it == table.end())
         throw InputError(fmt::format("{}: tensor {} is missing", path, name));
-      const auto off = it->second.at("offset").get<std::size_t>();
-      const auto n = it->second.at("bytes").get<std::size_t>();
+      // Numbers must be non-negative integers: get<size_t> on a float beyond size_t (1e300) is an undefined
+      // conversion, and a negative or fractional one would wrap or truncate. (Other types throw json's type_error.)
+      const auto& off_json = it->second.at("offset");
+      const auto& n_json = it->second.at("bytes");
+      if ((off_json.is_number() && !off_json.is_number_unsigned()) ||
+          (n_json.is_number() && !n_json.is_number_unsigned()))
+        throw InputError(fmt::format("{}: tensor {}: \"offset\" and \"bytes\" must be non-negative integers, got {} "
+                                     "and {}",
+                                     path, name, brief(off_json), brief(n_json)));
+      const auto off = off_json.get<std::size_t>();
+      const auto n = n_json.get<std::size_t>();
       if (n != std::size_t(count) * 4 || off > payload_bytes || n > payload_bytes - off) // no off + n: it can wrap
         throw InputError(fmt::format("{}: tensor {} has {} bytes at offset {}, expected {} within {} payload bytes",
                                      path, name, n, off, count * 4, payload_bytes));

@@ -24,6 +24,9 @@ struct ModelFile {
 void save_model(const std::string& path, const ModelFile& model);
 /// Reads and checks a model file; every problem is an InputError naming the file and what is wrong.
 ModelFile load_model(const std::string& path);
+/// The same from the file's bytes already in memory (`name` is used in messages); load_model reads the file and
+/// calls this.
+ModelFile model_from_bytes(const std::string& bytes, const std::string& name);
 
 /// The JSON header of a model file (after checking its integrity), without building the network.
 nlohmann::json read_model_header(const std::string& path);

@@ -155,8 +155,15 @@ std::int64_t Fields::integer(const std::string& key, std::int64_t lo, std::int64
                                                v.get<double>() == std::floor(v.get<double>()));
   if (!whole)
     fail(key, fmt::format("must be an integer {}, got {}", range_text(double(lo), double(hi)), brief(v)));
+  // Integers are compared exactly, floats as doubles: comparing an integer as a double let 2^63 through when hi is
+  // INT64_MAX (double(INT64_MAX) is 2^63), which then wrapped to INT64_MIN; a float must also be below 2^63, or
+  // converting it is undefined.
   const double x = v.get<double>();
-  if (x < double(lo) || x > double(hi))
+  const bool in_range = v.is_number_unsigned()
+                            ? hi >= 0 && v.get<std::uint64_t>() <= std::uint64_t(hi) && v.get<std::int64_t>() >= lo
+                        : v.is_number_integer() ? v.get<std::int64_t>() >= lo && v.get<std::int64_t>() <= hi
+                                                : x >= double(lo) && x <= double(hi) && x < 0x1p63;
+  if (!in_range)
     fail(key, fmt::format("must be an integer {}, got {}", range_text(double(lo), double(hi)), brief(v)));
   return v.is_number_integer() ? v.get<std::int64_t>() : static_cast<std::int64_t>(x);
 }

@@ -53,6 +53,45 @@ static const std::string* pointer_of(const std::string& name)
   return nullptr;
 }
 
+/// Point i of the n points of a sweep (see Sweep::points()).
+static SweepPoint make_point(const Sweep& sweep, std::size_t i, std::size_t n)
+{
+  SweepPoint p;
+  p.index = int(i);
+  p.scenario = sweep.base;
+  std::size_t rest = i, stride = n;
+  for (const auto& a : sweep.axes) {
+    stride /= a.steps.size();
+    const auto& step = a.steps[rest / stride];
+    rest %= stride;
+    for (std::size_t k = 0; k < a.names.size(); ++k) {
+      const std::string& axis = a.names[k];
+      p.axis_values[axis] = step[k];
+      p.scenario[nlohmann::json::json_pointer(*pointer_of(axis))] = step[k];
+      if (axis == "fan_outs")
+        p.scenario["model"]["spec"].erase("densities");
+      if (axis == "densities")
+        p.scenario["model"]["spec"].erase("fan_outs");
+      if (axis == "dataset" && p.scenario["model"].contains("spec"))
+        p.scenario["model"]["spec"]["training"]["dataset"] = step[k];
+    }
+  }
+  // Exits the device cannot reach at this split are dropped (a split sweep keeps the exits that apply).
+  // (find, not operator[]: that added "split": null to a base without one, and the error then named a null.)
+  const auto it = p.scenario.find("split");
+  if (it != p.scenario.end() && it->is_object() && it->contains("exits") && (*it)["exits"].is_array() &&
+      it->contains("after_layer") && (*it)["after_layer"].is_number_integer()) {
+    auto& split = *it;
+    nlohmann::json kept = nlohmann::json::array();
+    for (const auto& e : split["exits"])
+      if (!e.is_number_integer() || e.get<long>() <= split["after_layer"].get<long>())
+        kept.push_back(e);
+    split["exits"] = kept;
+  }
+  p.scenario["name"] = fmt::format("{}-{}", sweep.name, i);
+  return p;
+}
+
 std::string axis_cell(const nlohmann::json& value)
 {
   if (value.is_string())
@@ -136,6 +175,31 @@ Sweep load_sweep(const std::string& file)
   for (const auto& n : seen)
     if ((n == "fan_outs" || n == "densities") && !has_spec)
       Fields::fail_at(file, "$.sweep.axes", fmt::format("axis \"{}\" needs a model given as \"spec\"", n));
+  // An axis writes into the base scenario at its JSON pointer (the dataset axis also into the spec's training): what
+  // lies on the way must be an object or absent (a "split": 5 under a split_after axis made the expansion throw
+  // nlohmann's out_of_range instead of an InputError).
+  for (const auto& n : seen) {
+    std::vector<std::string> pointers{*pointer_of(n)};
+    if (n == "dataset" && has_spec)
+      pointers.push_back("/model/spec/training/dataset");
+    for (const auto& pointer : pointers) {
+      std::string target = "$" + pointer;
+      std::replace(target.begin(), target.end(), '/', '.');
+      const nlohmann::json* node = &sw.base;
+      std::string path = "$";
+      for (std::size_t at = 1, next; (next = pointer.find('/', at)) != std::string::npos; at = next + 1) {
+        const std::string key = pointer.substr(at, next - at);
+        if (!node->contains(key))
+          break;
+        node = &node->at(key);
+        path += "." + key;
+        if (!node->is_object())
+          Fields::fail_at(
+              file, path,
+              fmt::format("must be a JSON object (sweep axis \"{}\" sets {}), got {}", n, target, brief(*node)));
+      }
+    }
+  }
   if (std::count(seen.begin(), seen.end(), "fan_outs") && std::count(seen.begin(), seen.end(), "densities"))
     Fields::fail_at(file, "$.sweep.axes", "sweep \"fan_outs\" or \"densities\", not both");
   const std::size_t count = sw.point_count();
@@ -146,11 +210,13 @@ Sweep load_sweep(const std::string& file)
                                                                                  : std::to_string(count)));
   // Validate every point now: a mistake that spoils every point (a typo in the base) fails before any work starts;
   // a combination that is invalid for some points only is recorded as a failed point when the sweep runs.
+  // Points are built one at a time: building all of them first cost O(points) memory (2.1 GB for 836,482 points)
+  // where the first valid one is enough.
   std::string first_error;
   bool any_valid = false;
-  for (const auto& p : sw.points()) {
+  for (std::size_t i = 0; i < count; ++i) {
     try {
-      (void)scenario_from_json(p.scenario, file);
+      (void)scenario_from_json(make_point(sw, i, count).scenario, file);
       any_valid = true;
       break;
     } catch (const InputError& e) {
@@ -179,40 +245,8 @@ std::vector<SweepPoint> Sweep::points() const
   std::vector<SweepPoint> out;
   const std::size_t n = point_count();
   out.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    SweepPoint p;
-    p.index = int(i);
-    p.scenario = base;
-    std::size_t rest = i, stride = n;
-    for (const auto& a : axes) {
-      stride /= a.steps.size();
-      const auto& step = a.steps[rest / stride];
-      rest %= stride;
-      for (std::size_t k = 0; k < a.names.size(); ++k) {
-        const std::string& axis = a.names[k];
-        p.axis_values[axis] = step[k];
-        p.scenario[nlohmann::json::json_pointer(*pointer_of(axis))] = step[k];
-        if (axis == "fan_outs")
-          p.scenario["model"]["spec"].erase("densities");
-        if (axis == "densities")
-          p.scenario["model"]["spec"].erase("fan_outs");
-        if (axis == "dataset" && p.scenario["model"].contains("spec"))
-          p.scenario["model"]["spec"]["training"]["dataset"] = step[k];
-      }
-    }
-    // Exits the device cannot reach at this split are dropped (a split sweep keeps the exits that apply).
-    auto& split = p.scenario["split"];
-    if (split.is_object() && split.contains("exits") && split["exits"].is_array() && split.contains("after_layer") &&
-        split["after_layer"].is_number_integer()) {
-      nlohmann::json kept = nlohmann::json::array();
-      for (const auto& e : split["exits"])
-        if (!e.is_number_integer() || e.get<long>() <= split["after_layer"].get<long>())
-          kept.push_back(e);
-      split["exits"] = kept;
-    }
-    p.scenario["name"] = fmt::format("{}-{}", name, i);
-    out.push_back(std::move(p));
-  }
+  for (std::size_t i = 0; i < n; ++i)
+    out.push_back(make_point(*this, i, n));
   return out;
 }
 

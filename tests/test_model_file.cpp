@@ -8,6 +8,7 @@
 #include "model_test_helpers.hpp"
 #include "sha256.hpp"
 
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -268,6 +269,14 @@ TEST_CASE("model_file: re-signed files with a bad header or tensors are refused"
               "tensor junction3.weights");
   check_error(with_tensor("junction3.weights", [](json& t) { t["offset"] = "zero"; }), path,
               "the header is incomplete or of the wrong type");
+  // Regression (found while writing tests/fuzz/fuzz_model_file): a float offset or size beyond size_t was converted
+  // with undefined behaviour (UBSan: "1e+300 is outside the range of representable values"); fractions truncated.
+  check_error(with_tensor("junction3.weights", [](json& t) { t["offset"] = 1e300; }), path,
+              "tensor junction3.weights: \"offset\" and \"bytes\" must be non-negative integers, got 1e+300 and 96");
+  check_error(with_tensor("junction3.weights", [](json& t) { t["bytes"] = -1e300; }), path,
+              "must be non-negative integers, got");
+  check_error(with_tensor("junction1.bias", [](json& t) { t["offset"] = 0.5; }), path,
+              "tensor junction1.bias: \"offset\" and \"bytes\" must be non-negative integers, got 0.5 and");
 
   // A spec that is no longer valid: 12*3 is not divisible by 8.
   h = parts.header_json();
@@ -393,4 +402,31 @@ TEST_CASE("model_spec: spec files")
   CHECK(contains(input_error([&] { load_model_spec(path); }), path + ": not valid JSON: "));
   CHECK(input_error([&] { load_model_spec(dir.file("none.json")); }) ==
         dir.file("none.json") + ": cannot open the file");
+}
+
+TEST_CASE("model_spec: a network too large for any fan-out is refused before its fan-outs are worked out")
+{
+  // Regression (found while writing tests/fuzz/fuzz_scenario; a fuzz_scenario timeout): 380 layers of width 2^20 with
+  // densities, 3,959 bytes of scenario, took over 10 s to refuse under the sanitizers, since the weight limit was
+  // checked only after the O(width) search for each junction's fan-out.
+  json widths = json::array(), densities = json::array();
+  for (int i = 0; i < 380; ++i)
+    widths.push_back(1 << 20);
+  for (int i = 0; i < 379; ++i)
+    densities.push_back(1);
+  const auto start = std::chrono::steady_clock::now();
+  const std::string msg =
+      input_error([&] { model_spec_from_json({{"widths", widths}, {"densities", densities}}, "spec.json", "$"); });
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  check_error(msg, "spec.json",
+              "$.widths: the network would have at least 397410304 weights (one per input of each junction); at most "
+              "67108864 (2^26) are supported");
+  CHECK(seconds < 2.0); // microseconds now
+}
+
+TEST_CASE("sha256 of no bytes at a null pointer")
+{
+  // Regression (found by .ci/sanitize, cli_bad_inputs case mnist_empty): hashing an empty file passed its buffer's
+  // null data() to memcpy with size 0, undefined behaviour that UBSan reports ("null pointer passed as argument 2").
+  CHECK(sha256_hex(nullptr, 0) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }

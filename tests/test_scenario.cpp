@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <optional>
 #include <string>
 
@@ -659,4 +660,33 @@ TEST_CASE("faults and offload policy: inline lists, a trace file, the resolved f
         {{"uplink_outages", {{{"start_s", 5}}}}});
   expect({{"trace_file", "traces/missing.csv"}}, none, "traces/missing.csv", "cannot read the fault trace");
   CHECK(cases == 24);
+}
+
+TEST_CASE("integers at the int64 limit: exact bounds, no wrap-around, no undefined conversion")
+{
+  // Regression (found while writing tests/fuzz/fuzz_scenario): Fields::integer compared integers as doubles, so with
+  // the bound INT64_MAX (memory_bytes, max_payload_bytes) the integer 2^63 passed and wrapped to INT64_MIN, and the
+  // float 9.223372036854775807e18 (= 2^63) passed and was converted to int64 with undefined behaviour.
+  TempDir dir;
+  json board = read_json_file(builtin_profile_file("device", "rpi4"));
+  json j = minimal();
+  auto with_memory = [&](const json& bytes) {
+    board["memory_bytes"] = bytes;
+    j["devices"] = {{"profile", board}};
+    return dir.write("limit.json", j);
+  };
+  CHECK(load_scenario(with_memory(std::numeric_limits<std::int64_t>::max())).device.memory_bytes ==
+        std::numeric_limits<std::int64_t>::max());
+  CHECK(error_of([&] { load_scenario(with_memory(std::uint64_t(1) << 63)); })
+            .find("$.devices.profile.memory_bytes: must be an integer >= 1, got 9223372036854775808") !=
+        std::string::npos);
+  CHECK(error_of([&] { load_scenario(with_memory(0x1p63)); })
+            .find("$.devices.profile.memory_bytes: must be an integer >= 1, got 9.223372036854776e+18") !=
+        std::string::npos);
+  CHECK(load_scenario(with_memory(0x1p62)).device.memory_bytes == std::int64_t(1) << 62);
+  // Integers compare exactly: 2^53 + 1 is above the seed's bound 2^53 (as a double it rounded to 2^53 and passed).
+  j = minimal();
+  j["seed"] = (std::uint64_t(1) << 53) + 1;
+  CHECK(error_of([&] { load_scenario(dir.write("seed.json", j)); }).find("$.seed: must be an integer in [0, ") !=
+        std::string::npos);
 }

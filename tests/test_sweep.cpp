@@ -1,10 +1,14 @@
 // Sweep definitions (axes, groups, point order, exits per split, errors) and the Pareto flag on a hand-made table.
+#include "dataset.hpp"
 #include "error.hpp"
+#include "model_cache.hpp"
 #include "sweep.hpp"
 #include "sweep_runner.hpp"
 
+#include <chrono>
 #include <doctest/doctest.h>
 #include <filesystem>
+#include <fmt/format.h>
 #include <fstream>
 #include <unistd.h>
 
@@ -103,6 +107,53 @@ TEST_CASE("sweep: mistakes are refused with the file and the JSON path")
   CHECK(error("e8.json", R"({"split": {"after_layer": 1}})").find("e8.json: $: a sweep needs a \"sweep\" section") != std::string::npos);
 }
 
+TEST_CASE("sweep: an axis whose place in the base scenario is not an object is refused with its path")
+{
+  // Regression: a base scenario with "split": 5 and a split_after axis made the expansion throw nlohmann's
+  // out_of_range.404 ("unresolved reference token"), which the CLI reported as an internal error (exit status 3).
+  auto error = [](const std::string& name, const std::string& text) {
+    try {
+      load_sweep(write_temp(name, text));
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  auto replaced = [](std::string text, const std::string& from, const std::string& to) {
+    text.replace(text.find(from), from.size(), to);
+    return text;
+  };
+  const std::string split = with_axes(R"({"name": "split_after", "values": [0, 1]})");
+  CHECK(error("o1.json", replaced(split, R"({"after_layer": 1, "exits": [1]})", "5"))
+            .find("o1.json: $.split: must be a JSON object (sweep axis \"split_after\" sets $.split.after_layer), got 5") !=
+        std::string::npos);
+  const std::string dataset = with_axes(R"({"name": "dataset", "values": ["mnist"]})");
+  CHECK(error("o2.json", replaced(dataset, R"("exits": [{"after_layer": 1}]})", R"("exits": [{"after_layer": 1}], "training": [1]})"))
+            .find("o2.json: $.model.spec.training: must be a JSON object (sweep axis \"dataset\" sets $.model.spec.training.dataset)") !=
+        std::string::npos);
+  // Without a "split" in the base, the error is the missing key (the expansion used to add "split": null).
+  CHECK(error("o3.json", replaced(with_axes(R"({"name": "seed", "values": [1]})"), R"("split": {"after_layer": 1, "exits": [1]},)", ""))
+            .find("o3.json: $: missing required key \"split\" (in every point of the sweep)") != std::string::npos);
+}
+
+TEST_CASE("sweep: a sweep at the point limit loads without building every point")
+{
+  // Regression (found by tests/fuzz/fuzz_sweep): load_sweep built all points to validate the first, 2.1 GB and 10 s
+  // for 836,482 points in a Release build; it now builds them one at a time and stops at the first valid one.
+  std::string seeds, samples;
+  for (int i = 0; i < 1000; ++i) {
+    seeds += (i ? "," : "") + std::to_string(i);
+    samples += (i ? "," : "") + std::to_string(i + 1);
+  }
+  const auto file = write_temp("limit.json", with_axes(R"({"name": "seed", "values": [)" + seeds +
+                                                       R"(]}, {"name": "samples", "values": [)" + samples + "]}"));
+  const auto start = std::chrono::steady_clock::now();
+  const Sweep sw = load_sweep(file);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  CHECK(sw.point_count() == 1000000);
+  CHECK(seconds < 5.0); // about 10 ms; building every point took over 10 s
+}
+
 TEST_CASE("sweep: the Pareto flag on a hand-made table")
 {
   const std::vector<nlohmann::ordered_json> rows = {
@@ -125,4 +176,39 @@ TEST_CASE("sweep: --shard parsing")
   CHECK(parse_shard("2/3") == std::pair{2, 3});
   for (const char* bad : {"3/3", "-1/2", "1", "a/b", "1/0", "1/2x"})
     CHECK_THROWS_AS(parse_shard(bad), InputError);
+}
+
+TEST_CASE("sweep: inputs preloaded before the points fork are those the points would load")
+{
+  // A sweep reads every point's model and test samples once (preload_inputs) and its points' processes inherit them.
+  Network net(NetworkSpec{{800, 40, 10}, {2, 10}, {{1, 10}}, 5});
+  net.initialise(6, 0.1, true);
+  const std::string model_path = write_temp("preload.scee", "");
+  save_model(model_path, {net, TrainConfig{}, nlohmann::json::object()});
+  const std::string broken_path = write_temp("broken.scee", "not a model");
+  auto scenario = [&](const std::string& model, int samples) {
+    const std::string text = fmt::format(R"({{"model": {{"file": "{}"}}, "dataset": {{"samples": {}}},
+      "split": {{"after_layer": 1, "exits": [1]}}, "devices": {{"profile": "rpi4"}}, "network": {{"profile": "wifi"}},
+      "server": {{"profile": "x86_core"}}}})",
+                                         model, samples);
+    return scenario_from_json(nlohmann::json::parse(text), write_temp("preload.json", text));
+  };
+  const Scenario good = scenario(model_path, 120), broken = scenario(broken_path, 120);
+
+  preload_inputs({&good, &broken}); // the broken model is left for the point to report
+  const ResolvedModel m = obtain_model(good, true);
+  CHECK(m.path == model_path);
+  CHECK(!m.trained_now);
+  const ModelFile loaded = load_model(model_path);
+  for (int j = 1; j <= 2; ++j) {
+    CHECK(m.model.network.junction(j).to_dense() == loaded.network.junction(j).to_dense());
+    CHECK(m.model.network.junction(j).bias() == loaded.network.junction(j).bias());
+  }
+  CHECK_THROWS_AS(obtain_model(broken, true), InputError);
+
+  const Dataset& samples = test_samples("mnist", 800, 120);
+  CHECK(&samples == &test_samples("mnist", 800, 120)); // loaded once
+  const Dataset fresh = load_dataset("mnist", Split::test, 800, 120);
+  CHECK(samples.x == fresh.x);
+  CHECK(samples.labels == fresh.labels);
 }

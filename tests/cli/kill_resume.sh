@@ -20,13 +20,13 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
-# Three models to train (about a second each) and 36 short points.
+# Three models to train (about a second each) and 36 points of 5,000 samples (long enough for the kills to land).
 cat > "$work/sweep.json" <<'JSON'
 {
   "name": "killme",
   "model": {"spec": {"widths": [800, 40, 40, 10], "fan_outs": [2, 9, 10], "exits": [{"after_layer": 1}],
                      "training": {"epochs": 2, "train_samples": 10000, "test_samples": 200}}},
-  "dataset": {"samples": 100},
+  "dataset": {"samples": 5000},
   "split": {"after_layer": 1, "exits": [1]},
   "devices": {"profile": "esp32"},
   "network": {"profile": "ble5"},
@@ -80,10 +80,15 @@ while [ "$kills" -lt 6 ]; do
     # During training: a random moment between 0.1 and 0.4 s (training the three models takes a second or more).
     sleep "0.$((RANDOM % 3 + 1))$((RANDOM % 10))"
   else
-    # During points: once a random number of new points have finished, after a random extra delay.
-    target=$(( $(count "$out/points" '*.json') + RANDOM % 3 + 1 ))
+    # During points: kills 3 to 6 spread over the sweep (after about 7, 15, 23 and 31 finished points, give or take
+    # one), each after a random extra delay of up to 90 ms; at least three points are left (two may be running), so
+    # that the kill lands before the sweep ends however fast the points are.
+    done_now=$(count "$out/points" '*.json')
+    target=$(( 6 + (kills - 2) * 8 + RANDOM % 3 ))
+    [ "$target" -gt "$done_now" ] || target=$((done_now + 1))
+    [ "$target" -le $((points - 3)) ] || target=$((points - 3))
     while [ "$(count "$out/points" '*.json')" -lt "$target" ] && kill -0 "$pid" 2> /dev/null; do sleep 0.02; done
-    sleep "0.$((RANDOM % 2))$((RANDOM % 10))"
+    sleep "0.0$((RANDOM % 10))"
   fi
   trained=$(count "$cache/models" '*.scee')
   done_points=$(count "$out/points" '*.json')
@@ -100,7 +105,8 @@ while [ "$kills" -lt 6 ]; do
     echo "kill $kills: during points ($done_points of $points finished)"
   fi
   check_records "$out"
-  [ ! -e "$out/results.csv" ] || fail "kill $kills: results.csv exists before the sweep finished"
+  [ ! -e "$out/results.csv" ] || [ "$(count "$out/points" '*.json')" -eq "$points" ] ||
+    fail "kill $kills: results.csv exists while points are missing"
 done
 start "$out" "$cache"
 reap

@@ -179,30 +179,21 @@ Faults read_faults(Fields& scenario)
       p = fs::path(x.file()).parent_path() / p;
     const std::string trace = p.lexically_normal().string();
     const Faults t = read_fault_trace(trace);
-    const std::vector<std::tuple<std::string, const std::vector<Outage>*, std::vector<Outage>*>> o2 = {
-        {"uplink_outages", &t.uplink_outages, &f.uplink_outages},
-        {"downlink_outages", &t.downlink_outages, &f.downlink_outages},
-        {"server_outages", &t.server_outages, &f.server_outages}};
-    const std::vector<std::tuple<std::string, const std::vector<BandwidthStep>*, std::vector<BandwidthStep>*>> s2 = {
-        {"uplink_bandwidth", &t.uplink_bandwidth, &f.uplink_bandwidth},
-        {"downlink_bandwidth", &t.downlink_bandwidth, &f.downlink_bandwidth}};
-    auto clash = [&](const std::string& key) {
-      x.fail("trace_file", fmt::format("the trace {} and \"{}\" both describe the same target: give each target in "
-                                       "one place",
-                                       trace, key));
+    // Each target comes from the trace or from the lists, not both.
+    auto take = [&](const std::string& key, const auto& from, auto& to) {
+      if (from.empty())
+        return;
+      if (!to.empty())
+        x.fail("trace_file", fmt::format("the trace {} and \"{}\" both describe the same target: give each target "
+                                         "in one place",
+                                         trace, key));
+      to = from;
     };
-    for (const auto& [key, from, to] : o2)
-      if (!from->empty()) {
-        if (!to->empty())
-          clash(key);
-        *to = *from;
-      }
-    for (const auto& [key, from, to] : s2)
-      if (!from->empty()) {
-        if (!to->empty())
-          clash(key);
-        *to = *from;
-      }
+    take("uplink_outages", t.uplink_outages, f.uplink_outages);
+    take("downlink_outages", t.downlink_outages, f.downlink_outages);
+    take("server_outages", t.server_outages, f.server_outages);
+    take("uplink_bandwidth", t.uplink_bandwidth, f.uplink_bandwidth);
+    take("downlink_bandwidth", t.downlink_bandwidth, f.downlink_bandwidth);
   }
   return f;
 }

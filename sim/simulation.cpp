@@ -111,14 +111,14 @@ bool wait_until(const sg4::CommPtr& comm, double deadline)
   }
   const double left = deadline - sg4::Engine::get_clock();
   try {
-    if (left <= 0)
-      throw simgrid::TimeoutException(XBT_THROW_POINT, "deadline passed");
-    comm->wait_for(left);
-    return true;
+    if (left > 0) { // (wait_for with a negative timeout would wait forever)
+      comm->wait_for(left);
+      return true;
+    }
   } catch (const simgrid::TimeoutException&) {
-    comm->cancel();
-    return false;
   }
+  comm->cancel();
+  return false;
 }
 
 /// What one offload attempt gave.

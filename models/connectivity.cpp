@@ -36,13 +36,13 @@ int fan_out_for_density(int p, int n, double density)
   return best;
 }
 
-void check_fan_out(int p, int n, int fo, const std::string& what)
+void check_fan_out(int p, int n, int fo, const std::string& what, const std::string& noun)
 {
   if (fo >= 1 && fo <= n && (static_cast<long long>(p) * fo) % n == 0)
     return;
-  throw InputError(fmt::format("{}: fan-out {} is not valid for a {}->{} junction (need 1 <= fo <= {} and {}*fo "
+  throw InputError(fmt::format("{}: fan-out {} is not valid for a {}->{} {} (need 1 <= fo <= {} and {}*fo "
                                "divisible by {}); valid fan-outs: {}",
-                               what, fo, p, n, n, p, n, fmt::join(valid_fan_outs(p, n), ", ")));
+                               what, fo, p, n, noun, n, p, n, fmt::join(valid_fan_outs(p, n), ", ")));
 }
 
 namespace {
@@ -96,6 +96,31 @@ std::vector<std::vector<int>> random_pattern(int p, int n, int fo, std::uint64_t
 }
 
 } // namespace
+
+void check_connectivity(int p, int n, int fo, const std::vector<std::vector<int>>& inputs, const std::string& what)
+{
+  const int fi = static_cast<int>(static_cast<long long>(p) * fo / n);
+  if (static_cast<int>(inputs.size()) != n)
+    throw InputError(fmt::format("{} {}->{}: connectivity has {} rows", what, p, n, inputs.size()));
+  std::vector<int> column_count(p, 0);
+  for (int o = 0; o < n; ++o) {
+    if (static_cast<int>(inputs[o].size()) != fi)
+      throw InputError(fmt::format("{} {}->{}: output {} has {} inputs, expected fan-in {}", what, p, n, o,
+                                   inputs[o].size(), fi));
+    int previous = -1;
+    for (int i : inputs[o]) {
+      if (i <= previous || i >= p)
+        throw InputError(fmt::format("{} {}->{}: output {} has unsorted, repeated or out-of-range input {}", what, p,
+                                     n, o, i));
+      previous = i;
+      ++column_count[i];
+    }
+  }
+  for (int i = 0; i < p; ++i)
+    if (column_count[i] != fo)
+      throw InputError(fmt::format("{} {}->{}: input {} has {} outputs, expected fan-out {}", what, p, n, i,
+                                   column_count[i], fo));
+}
 
 std::vector<std::vector<int>> make_connectivity(int p, int n, int fo, std::uint64_t seed)
 {

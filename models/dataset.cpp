@@ -92,6 +92,15 @@ void check_input_width(int width, const std::string& where) {
   }
 }
 
+void check_input_shape(int channels, int height, int width, const std::string& where) {
+  if (height == 1 && width == 1)
+    return check_input_width(channels, where);
+  if (channels != 1 || height != image_side || width != image_side)
+    throw InputError(fmt::format("{}: an image input must be [1, {}, {}] (the datasets' {}x{} greyscale images), got "
+                                 "[{}, {}, {}]",
+                                 where, image_side, image_side, image_side, image_side, channels, height, width));
+}
+
 const std::vector<std::string>& dataset_names() {
   static const std::vector<std::string> names{"mnist", "fashion-mnist"};
   return names;

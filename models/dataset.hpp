@@ -40,6 +40,10 @@ inline constexpr int min_input_width = 784, max_input_width = 4096;
 /// Throws an InputError "<where>: ..." unless min_input_width <= width <= max_input_width.
 void check_input_width(int width, const std::string& where);
 
+/// A network's input shape fed by the datasets: flat (channels = input width, checked as above) or the image itself,
+/// [1, 28, 28]. Throws an InputError "<where>: ..." otherwise.
+void check_input_shape(int channels, int height, int width, const std::string& where);
+
 /// Names accepted by load_dataset: {"mnist", "fashion-mnist"}.
 const std::vector<std::string>& dataset_names();
 

@@ -32,21 +32,36 @@ struct Tensor {
   std::size_t bytes;
 };
 
-void add_layer(std::vector<Tensor>& t, const std::string& name, const SparseLinear& l)
+/// Tensor name prefix of main layer j and of exit e's layer i: "layer3", "exit0.layer2" (format 2); format 1 (MLPs
+/// only) named them "junction3" and "exit0".
+std::string layer_prefix(std::uint32_t version, int j)
 {
-  const std::int64_t out = l.out(), fi = l.fan_in();
-  t.push_back({name + ".indices", "int32", {out, fi}, l.indices(), std::size_t(out * fi) * 4});
-  t.push_back({name + ".weights", "float32", {out, fi}, l.values(), std::size_t(out * fi) * 4});
-  t.push_back({name + ".bias", "float32", {out}, l.bias().data(), std::size_t(out) * 4});
+  return version == 1 ? fmt::format("junction{}", j) : fmt::format("layer{}", j);
+}
+std::string exit_prefix(std::uint32_t version, std::size_t e, int i)
+{
+  return version == 1 ? fmt::format("exit{}", e) : fmt::format("exit{}.layer{}", e, i);
+}
+
+void add_layer(std::vector<Tensor>& t, const std::string& name, const Layer& l)
+{
+  const auto params = l.parameters();
+  if (params.empty())
+    return;
+  const std::int64_t out = l.spec().out, fi = l.fan_in();
+  t.push_back({name + ".indices", "int32", {out, fi}, l.connectivity(), std::size_t(out * fi) * 4});
+  for (const Parameter& p : params)
+    t.push_back({name + "." + p.name, "float32", p.shape, p.data, std::size_t(p.size) * 4});
 }
 
 std::vector<Tensor> tensors_of(const Network& net)
 {
   std::vector<Tensor> t;
   for (int j = 1; j <= net.depth(); ++j)
-    add_layer(t, fmt::format("junction{}", j), net.junction(j));
+    add_layer(t, layer_prefix(model_format_version, j), net.layer(j));
   for (std::size_t e = 0; e < net.exit_count(); ++e)
-    add_layer(t, fmt::format("exit{}", e), net.exit_head(e));
+    for (int i = 1; i <= net.exit_depth(e); ++i)
+      add_layer(t, exit_prefix(model_format_version, e, i), net.exit_layer(e, i));
   return t;
 }
 
@@ -65,7 +80,12 @@ std::string read_all(const std::string& path)
 }
 
 /// Checks magic, version, sizes and checksum; returns the header and the payload's offset.
-std::pair<nlohmann::json, std::size_t> check_container(const std::string& path, const std::string& bytes)
+struct Container {
+  nlohmann::json header;
+  std::size_t payload = 0;
+  std::uint32_t version = 0;
+};
+Container check_container(const std::string& path, const std::string& bytes)
 {
   const std::size_t fixed = 8 + 4 + 8;
   if (bytes.size() < fixed + 32)
@@ -76,9 +96,9 @@ std::pair<nlohmann::json, std::size_t> check_container(const std::string& path, 
   std::uint64_t header_bytes = 0;
   std::memcpy(&version, bytes.data() + 8, 4);
   std::memcpy(&header_bytes, bytes.data() + 12, 8);
-  if (version != model_format_version)
-    throw InputError(fmt::format("{}: model format version {} is not supported (this scee reads version {})", path,
-                                 version, model_format_version));
+  if (version < 1 || version > model_format_version)
+    throw InputError(fmt::format("{}: model format version {} is not supported (this scee reads versions 1 to {})",
+                                 path, version, model_format_version));
   if (header_bytes > bytes.size() - fixed - 32)
     throw InputError(fmt::format("{}: truncated: the header claims {} bytes but the file has {}", path, header_bytes,
                                  bytes.size()));
@@ -96,7 +116,7 @@ std::pair<nlohmann::json, std::size_t> check_container(const std::string& path, 
   } catch (const nlohmann::json::exception& e) {
     throw InputError(fmt::format("{}: the header is not valid JSON", path));
   }
-  return {header, fixed + header_bytes};
+  return {header, fixed + header_bytes, version};
 }
 
 } // namespace
@@ -134,15 +154,15 @@ void save_model(const std::string& path, const ModelFile& model)
   write_file_atomic(path, out);
 }
 
-nlohmann::json read_model_header(const std::string& path) { return check_container(path, read_all(path)).first; }
+nlohmann::json read_model_header(const std::string& path) { return check_container(path, read_all(path)).header; }
 
 ModelFile load_model(const std::string& path) { return model_from_bytes(read_all(path), path); }
 
 ModelFile model_from_bytes(const std::string& bytes, const std::string& path)
 {
   const auto checked = check_container(path, bytes);
-  const nlohmann::json& header = checked.first;
-  const std::size_t payload = checked.second; // (not a structured binding: clang 14 cannot capture one in a lambda)
+  const nlohmann::json& header = checked.header;
+  const std::size_t payload = checked.payload;
   try {
     if (header.value("format", "") != "scee-model")
       throw InputError(fmt::format("{}: header format is not \"scee-model\"", path));
@@ -174,23 +194,33 @@ ModelFile model_from_bytes(const std::string& bytes, const std::string& path)
                                      path, name, n, off, count * 4, payload_bytes));
       return bytes.data() + payload + off;
     };
-    auto layer = [&](const std::string& name, int in, int out, int fo) {
-      const int fi = int(std::int64_t(in) * fo / out);
+    if (checked.version == 1 && !spec.mlp_shape())
+      throw InputError(fmt::format("{}: a format 1 model file holds an MLP only", path));
+    // A layer with parameters: its connectivity (validated by the layer) first, then weights and bias.
+    auto layer = [&](const std::string& name, const LayerSpec& ls, Shape in) {
+      if (!ls.has_parameters())
+        return make_layer(ls, in, 0);
+      const int out = ls.out, fi = fan_in(ls, in);
       const char* idx = fetch(name + ".indices", std::int64_t(out) * fi);
-      std::vector<std::vector<int>> inputs(out, std::vector<int>(fi));
+      std::vector<std::vector<int>> inputs(std::size_t(out), std::vector<int>(std::size_t(fi), 0));
       for (int o = 0; o < out; ++o)
-        std::memcpy(inputs[o].data(), idx + std::size_t(o) * fi * 4, std::size_t(fi) * 4);
-      SparseLinear l(in, out, fo, inputs);
-      std::memcpy(l.values(), fetch(name + ".weights", std::int64_t(out) * fi), std::size_t(out) * fi * 4);
-      std::memcpy(l.bias().data(), fetch(name + ".bias", out), std::size_t(out) * 4);
+        std::memcpy(inputs[std::size_t(o)].data(), idx + std::size_t(o) * fi * 4, std::size_t(fi) * 4);
+      auto l = make_layer(ls, in, 0, &inputs);
+      for (const Parameter& p : l->parameters())
+        std::memcpy(p.data, fetch(name + "." + p.name, p.size), std::size_t(p.size) * 4);
       return l;
     };
-    std::vector<SparseLinear> layers, exits;
+    LayerStack layers;
     for (int j = 1; j <= spec.depth(); ++j)
-      layers.push_back(layer(fmt::format("junction{}", j), spec.widths[j - 1], spec.widths[j], spec.fan_outs[j - 1]));
-    for (std::size_t e = 0; e < spec.exits.size(); ++e)
-      exits.push_back(layer(fmt::format("exit{}", e), spec.widths[spec.exits[e].after_layer], spec.classes(),
-                            spec.exits[e].fan_out));
+      layers.push_back(layer(layer_prefix(checked.version, j), spec.layers[std::size_t(j - 1)], spec.shape(j - 1)));
+    std::vector<LayerStack> exits;
+    for (std::size_t e = 0; e < spec.exits.size(); ++e) {
+      LayerStack branch;
+      for (int i = 1; i <= int(spec.exits[e].layers.size()); ++i)
+        branch.push_back(layer(exit_prefix(checked.version, e, i), spec.exits[e].layers[std::size_t(i - 1)],
+                               spec.exit_shape(e, i - 1)));
+      exits.push_back(std::move(branch));
+    }
     m.network = Network(spec, std::move(layers), std::move(exits));
     return m;
   } catch (const InputError& e) {

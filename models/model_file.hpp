@@ -1,5 +1,5 @@
 // Trained-model files (.scee): a versioned binary container holding the network's whole specification, its
-// training settings and results (a JSON header), every junction's connectivity, weights and biases, and a SHA-256
+// training settings and results (a JSON header), every layer's connectivity, weights and biases, and a SHA-256
 // of everything before it. The format is documented in docs/model-format.md.
 #pragma once
 
@@ -12,7 +12,8 @@
 namespace scee {
 
 inline constexpr char model_magic[8] = {'S', 'C', 'E', 'E', 'M', 'O', 'D', 'L'};
-inline constexpr std::uint32_t model_format_version = 1;
+/// The version written; versions 1 (MLPs, tensors named junctionJ and exitE) and 2 (any layers) are read.
+inline constexpr std::uint32_t model_format_version = 2;
 
 struct ModelFile {
   Network network;

@@ -16,31 +16,151 @@ std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t stream)
   return r.next();
 }
 
+std::uint64_t layer_stream(int j) { return std::uint64_t(j); }
+std::uint64_t exit_layer_stream(std::size_t e, int i) { return 1000 * std::uint64_t(i) + e; }
+
+NetworkSpec NetworkSpec::mlp(const std::vector<int>& widths, const std::vector<int>& fan_outs,
+                             const std::vector<std::pair<int, int>>& exits, std::uint64_t seed)
+{
+  NetworkSpec s;
+  s.seed = seed;
+  s.input = {widths.empty() ? 0 : widths.front(), 1, 1};
+  for (std::size_t j = 1; j < widths.size(); ++j) {
+    LayerSpec l;
+    l.kind = LayerKind::fc;
+    l.out = widths[j];
+    l.fan_out = j - 1 < fan_outs.size() ? fan_outs[j - 1] : 0;
+    l.relu = j + 1 < widths.size();
+    s.layers.push_back(l);
+  }
+  for (const auto& [after, fo] : exits) {
+    LayerSpec l;
+    l.out = widths.empty() ? 0 : widths.back();
+    l.fan_out = fo;
+    s.exits.push_back({after, {l}});
+  }
+  return s;
+}
+
+std::optional<MlpShape> NetworkSpec::mlp_shape() const
+{
+  if (!input.flat() || layers.empty())
+    return std::nullopt;
+  MlpShape m;
+  m.widths.push_back(input.c);
+  for (std::size_t j = 0; j < layers.size(); ++j) {
+    const LayerSpec& l = layers[j];
+    if (l.kind != LayerKind::fc || l.relu != (j + 1 < layers.size()))
+      return std::nullopt;
+    m.widths.push_back(l.out);
+    m.fan_outs.push_back(l.fan_out);
+  }
+  for (const auto& e : exits) {
+    if (e.layers.size() != 1 || e.layers[0].kind != LayerKind::fc || e.layers[0].relu)
+      return std::nullopt;
+    m.exits.emplace_back(e.after_layer, e.layers[0].fan_out);
+  }
+  return m;
+}
+
+int NetworkSpec::classes() const { return shape(depth()).c; }
+
+Shape NetworkSpec::shape(int k) const
+{
+  Shape s = input;
+  for (int j = 0; j < k; ++j)
+    s = output_shape(layers.at(std::size_t(j)), s);
+  return s;
+}
+
+Shape NetworkSpec::exit_shape(std::size_t e, int i) const
+{
+  const ExitSpec& x = exits.at(e);
+  Shape s = shape(x.after_layer);
+  for (int j = 0; j < i; ++j)
+    s = output_shape(x.layers.at(std::size_t(j)), s);
+  return s;
+}
+
+NetworkCost NetworkSpec::cost(int from, int to) const
+{
+  NetworkCost c;
+  Shape s = shape(from);
+  for (int j = from; j < to; ++j) {
+    const LayerSpec& l = layers.at(std::size_t(j));
+    c += layer_cost(l, s);
+    s = output_shape(l, s);
+  }
+  return c;
+}
+
+NetworkCost NetworkSpec::exit_cost(std::size_t e) const
+{
+  NetworkCost c;
+  Shape s = shape(exits.at(e).after_layer);
+  for (const LayerSpec& l : exits[e].layers) {
+    c += layer_cost(l, s);
+    s = output_shape(l, s);
+  }
+  return c;
+}
+
 std::int64_t NetworkSpec::weight_count() const
 {
-  std::int64_t n = 0;
-  for (std::size_t j = 0; j + 1 < widths.size() && j < fan_outs.size(); ++j)
-    n += std::int64_t(widths[j]) * fan_outs[j];
-  for (const auto& e : exits)
-    if (e.after_layer >= 0 && std::size_t(e.after_layer) < widths.size())
-      n += std::int64_t(widths[std::size_t(e.after_layer)]) * e.fan_out;
+  std::int64_t n = cost(0, depth()).weights;
+  for (std::size_t e = 0; e < exits.size(); ++e)
+    n += exit_cost(e).weights;
   return n;
 }
 
+NetworkSpec NetworkSpec::dense() const
+{
+  NetworkSpec d = *this;
+  for (auto& l : d.layers)
+    l = dense_counterpart(l);
+  for (auto& e : d.exits)
+    for (auto& l : e.layers)
+      l = dense_counterpart(l);
+  return d;
+}
+
+namespace {
+
+/// How messages name a layer: fully connected ones as the paper's junctions, "junction 2 (40->40)".
+std::string layer_name(const LayerSpec& l, Shape in, int j)
+{
+  if (l.kind == LayerKind::fc)
+    return fmt::format("junction {} ({}->{})", j, in.size(), l.out);
+  return fmt::format("layer {} ({})", j, to_string(l.kind));
+}
+
+} // namespace
+
 void NetworkSpec::validate(const std::string& where) const
 {
-  if (widths.size() < 2)
-    throw InputError(fmt::format("{}: widths needs at least an input and an output layer", where));
-  for (int w : widths)
-    if (w < 1)
-      throw InputError(fmt::format("{}: every width must be >= 1", where));
-  if (classes() < 2)
+  if (input.c < 1 || input.h < 1 || input.w < 1)
+    throw InputError(fmt::format("{}: the input shape {}x{}x{} needs every side >= 1", where, input.c, input.h,
+                                 input.w));
+  if (layers.empty())
+    throw InputError(fmt::format("{}: the network needs at least one layer", where));
+  if (depth() > max_layers)
+    throw InputError(fmt::format("{}: {} layers; at most {} are supported", where, depth(), max_layers));
+  Shape s = input;
+  for (int j = 1; j <= depth(); ++j) {
+    const LayerSpec& l = layers[std::size_t(j - 1)];
+    check_layer(l, s, fmt::format("{}: {}", where, layer_name(l, s, j)));
+    s = output_shape(l, s);
+    if (s.size() > max_activation_elements)
+      throw InputError(fmt::format("{}: layer {} gives {} elements per sample; at most {} are supported", where, j,
+                                   s.size(), max_activation_elements));
+  }
+  if (!s.flat())
+    throw InputError(fmt::format("{}: the last layer must give a flat tensor of class scores (e.g. an fc layer), "
+                                 "got {}",
+                                 where, s.str()));
+  if (s.c < 2)
     throw InputError(fmt::format("{}: the output layer needs at least 2 classes", where));
-  if (fan_outs.size() != widths.size() - 1)
-    throw InputError(fmt::format("{}: {} fan-outs given for {} junctions", where, fan_outs.size(), depth()));
-  for (int j = 0; j < depth(); ++j)
-    check_fan_out(widths[j], widths[j + 1], fan_outs[j], fmt::format("{}: junction {} ({}->{})", where, j + 1,
-                                                                     widths[j], widths[j + 1]));
+  const int classes = s.c;
   for (std::size_t e = 0; e < exits.size(); ++e) {
     const auto& x = exits[e];
     if (x.after_layer < 1 || x.after_layer > depth() - 1)
@@ -49,24 +169,90 @@ void NetworkSpec::validate(const std::string& where) const
     for (std::size_t f = 0; f < e; ++f)
       if (exits[f].after_layer == x.after_layer)
         throw InputError(fmt::format("{}: two exits after layer {}", where, x.after_layer));
-    check_fan_out(widths[x.after_layer], classes(), x.fan_out,
-                  fmt::format("{}: exit after layer {} ({}->{})", where, x.after_layer, widths[x.after_layer],
-                              classes()));
+    if (x.layers.empty() || int(x.layers.size()) > max_layers)
+      throw InputError(fmt::format("{}: exit after layer {} needs 1..{} layers", where, x.after_layer, max_layers));
+    Shape b = shape(x.after_layer);
+    for (std::size_t i = 0; i < x.layers.size(); ++i) {
+      const LayerSpec& l = x.layers[i];
+      const std::string name = x.layers.size() == 1 && l.kind == LayerKind::fc
+                                   ? fmt::format("exit after layer {} ({}->{})", x.after_layer, b.size(), l.out)
+                                   : fmt::format("exit after layer {}, {}", x.after_layer, layer_name(l, b, int(i) + 1));
+      check_layer(l, b, fmt::format("{}: {}", where, name));
+      b = output_shape(l, b);
+      if (b.size() > max_activation_elements)
+        throw InputError(fmt::format("{}: {} gives {} elements per sample; at most {} are supported", where, name,
+                                     b.size(), max_activation_elements));
+    }
+    if (!b.flat() || b.c != classes)
+      throw InputError(fmt::format("{}: exit after layer {} ends in {}, not the {} class scores", where, x.after_layer,
+                                   b.str(), classes));
   }
   if (weight_count() > max_network_weights)
     throw InputError(fmt::format("{}: the network would have {} weights; at most {} (2^26) are supported", where,
                                  weight_count(), max_network_weights));
 }
 
+nlohmann::json to_json(const LayerSpec& l)
+{
+  nlohmann::json j = {{"type", to_string(l.kind)}};
+  switch (l.kind) {
+  case LayerKind::fc:
+    j["out_features"] = l.out;
+    j["fan_out"] = l.fan_out;
+    j["relu"] = l.relu;
+    break;
+  case LayerKind::conv:
+    j["out_channels"] = l.out;
+    j["kernel"] = l.kernel;
+    j["stride"] = l.stride;
+    j["padding"] = l.padding;
+    j["fan_out"] = l.fan_out;
+    j["relu"] = l.relu;
+    break;
+  case LayerKind::max_pool:
+  case LayerKind::avg_pool:
+    j["kernel"] = l.kernel;
+    j["stride"] = l.stride;
+    j["rounding"] = l.ceil_mode ? "ceil" : "floor";
+    break;
+  case LayerKind::relu:
+  case LayerKind::flatten: break;
+  }
+  return j;
+}
+
 nlohmann::json to_json(const NetworkSpec& spec)
 {
   nlohmann::json exits = nlohmann::json::array();
+  if (const auto m = spec.mlp_shape()) { // the shorthand, as model files of format 1 and scenario specs wrote it
+    for (const auto& [after, fo] : m->exits)
+      exits.push_back({{"after_layer", after}, {"fan_out", fo}});
+    return {{"widths", m->widths}, {"fan_outs", m->fan_outs}, {"exits", exits}, {"seed", spec.seed}};
+  }
+  auto list = [](const std::vector<LayerSpec>& layers) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& l : layers)
+      out.push_back(to_json(l));
+    return out;
+  };
   for (const auto& e : spec.exits)
-    exits.push_back({{"after_layer", e.after_layer}, {"fan_out", e.fan_out}});
-  return {{"widths", spec.widths}, {"fan_outs", spec.fan_outs}, {"exits", exits}, {"seed", spec.seed}};
+    exits.push_back({{"after_layer", e.after_layer}, {"layers", list(e.layers)}});
+  return {{"input", {spec.input.c, spec.input.h, spec.input.w}},
+          {"layers", list(spec.layers)},
+          {"exits", exits},
+          {"seed", spec.seed}};
 }
 
 NetworkCost& NetworkCost::operator+=(const LayerCost& c)
+{
+  weights += c.weights;
+  biases += c.biases;
+  macs += c.macs;
+  storage_bytes += c.storage_bytes;
+  return *this;
+}
+
+NetworkCost& NetworkCost::operator+=(const NetworkCost& c)
 {
   weights += c.weights;
   biases += c.biases;
@@ -135,53 +321,118 @@ bool confident_enough(Criterion c, const Confidence& conf, double threshold)
 Network::Network(NetworkSpec spec) : spec_(std::move(spec))
 {
   spec_.validate("network");
-  for (int j = 0; j < depth(); ++j)
-    layers_.emplace_back(spec_.widths[j], spec_.widths[j + 1], spec_.fan_outs[j], derive_seed(spec_.seed, j + 1));
-  for (std::size_t e = 0; e < spec_.exits.size(); ++e)
-    exits_.emplace_back(spec_.widths[spec_.exits[e].after_layer], classes(), spec_.exits[e].fan_out,
-                        derive_seed(spec_.seed, 1000 + e));
+  for (int j = 1; j <= depth(); ++j)
+    layers_.push_back(make_layer(spec_.layers[std::size_t(j - 1)], spec_.shape(j - 1),
+                                 derive_seed(spec_.seed, layer_stream(j))));
+  for (std::size_t e = 0; e < spec_.exits.size(); ++e) {
+    LayerStack branch;
+    for (int i = 1; i <= int(spec_.exits[e].layers.size()); ++i)
+      branch.push_back(make_layer(spec_.exits[e].layers[std::size_t(i - 1)], spec_.exit_shape(e, i - 1),
+                                  derive_seed(spec_.seed, exit_layer_stream(e, i))));
+    exits_.push_back(std::move(branch));
+  }
 }
 
-Network::Network(NetworkSpec spec, std::vector<SparseLinear> layers, std::vector<SparseLinear> exits)
+Network::Network(NetworkSpec spec, LayerStack layers, std::vector<LayerStack> exits)
     : spec_(std::move(spec)), layers_(std::move(layers)), exits_(std::move(exits))
 {
   spec_.validate("network");
-  auto check = [](const SparseLinear& l, int in, int out, int fo, const std::string& what) {
-    if (l.in() != in || l.out() != out || l.fan_out() != fo)
-      throw InputError(fmt::format("{} is {}->{} with fan-out {}, the spec says {}->{} with fan-out {}", what, l.in(),
-                                   l.out(), l.fan_out(), in, out, fo));
-  };
   if (int(layers_.size()) != depth() || exits_.size() != spec_.exits.size())
-    throw InputError("network: junction or exit count differs from the spec");
-  for (int j = 0; j < depth(); ++j)
-    check(layers_[j], spec_.widths[j], spec_.widths[j + 1], spec_.fan_outs[j], fmt::format("junction {}", j + 1));
-  for (std::size_t e = 0; e < exits_.size(); ++e)
-    check(exits_[e], spec_.widths[spec_.exits[e].after_layer], classes(), spec_.exits[e].fan_out,
-          fmt::format("exit {}", e));
+    throw InputError("network: layer or exit count differs from the spec");
+  auto check = [](const Layer& l, const LayerSpec& want, Shape in, const std::string& what) {
+    if (!(l.spec() == want) || !(l.in_shape() == in))
+      throw InputError(fmt::format("{} is {} on {}, the spec says {} on {}", what, to_json(l.spec()).dump(),
+                                   l.in_shape().str(), to_json(want).dump(), in.str()));
+  };
+  for (int j = 1; j <= depth(); ++j)
+    check(layer(j), spec_.layers[std::size_t(j - 1)], spec_.shape(j - 1), fmt::format("layer {}", j));
+  for (std::size_t e = 0; e < exits_.size(); ++e) {
+    if (exits_[e].size() != spec_.exits[e].layers.size())
+      throw InputError(fmt::format("network: exit {} has {} layers, the spec says {}", e, exits_[e].size(),
+                                   spec_.exits[e].layers.size()));
+    for (int i = 1; i <= exit_depth(e); ++i)
+      check(exit_layer(e, i), spec_.exits[e].layers[std::size_t(i - 1)], spec_.exit_shape(e, i - 1),
+            fmt::format("exit {} layer {}", e, i));
+  }
 }
 
-static void he_normal(SparseLinear& layer, Rng& rng, double bias_init, bool dense_fan_in)
+Network::Network(const Network& other) : spec_(other.spec_)
 {
-  // Keras' he_normal: truncated normal at 2 sigma, stddev sqrt(2/fan_in) corrected for the truncation.
-  const double fan_in = dense_fan_in ? layer.in() : layer.fan_in();
-  const double stddev = std::sqrt(2.0 / fan_in) / 0.87962566103423978;
-  float* v = layer.values();
-  for (std::int64_t k = 0; k < layer.nnz(); ++k) {
-    double z = rng.normal();
-    while (std::abs(z) > 2.0)
-      z = rng.normal();
-    v[k] = float(z * stddev);
+  for (const auto& l : other.layers_)
+    layers_.push_back(l->clone());
+  for (const auto& branch : other.exits_) {
+    LayerStack copy;
+    for (const auto& l : branch)
+      copy.push_back(l->clone());
+    exits_.push_back(std::move(copy));
   }
-  layer.bias().setConstant(float(bias_init));
 }
+
+Network& Network::operator=(const Network& other)
+{
+  if (this != &other)
+    *this = Network(other);
+  return *this;
+}
+
+std::vector<Layer*> Network::all_layers()
+{
+  std::vector<Layer*> out;
+  for (auto& l : layers_)
+    out.push_back(l.get());
+  for (auto& branch : exits_)
+    for (auto& l : branch)
+      out.push_back(l.get());
+  return out;
+}
+
+std::vector<const Layer*> Network::all_layers() const
+{
+  std::vector<const Layer*> out;
+  for (Layer* l : const_cast<Network*>(this)->all_layers())
+    out.push_back(l);
+  return out;
+}
+
+std::size_t Network::exit_layer_index(std::size_t e, int i) const
+{
+  std::size_t index = layers_.size();
+  for (std::size_t f = 0; f < e; ++f)
+    index += exits_[f].size();
+  return index + std::size_t(i - 1);
+}
+
+SparseLinear& Network::junction(int j)
+{
+  auto* fc = dynamic_cast<FullyConnected*>(&layer(j));
+  if (!fc)
+    throw std::logic_error(fmt::format("layer {} is {}, not fully connected", j, to_string(layer(j).kind())));
+  return fc->linear();
+}
+
+const SparseLinear& Network::junction(int j) const { return const_cast<Network*>(this)->junction(j); }
 
 void Network::initialise(std::uint64_t seed, double bias_init, bool he_fan_in_dense)
 {
+  // Keras' he_normal: truncated normal at 2 sigma, stddev sqrt(2/fan_in) corrected for the truncation; fan_in counts
+  // the inputs of one output (times the kernel's taps for a convolution).
   Rng rng(derive_seed(seed, 77));
-  for (auto& l : layers_)
-    he_normal(l, rng, bias_init, he_fan_in_dense);
-  for (auto& l : exits_)
-    he_normal(l, rng, bias_init, he_fan_in_dense);
+  for (Layer* l : all_layers()) {
+    if (!l->spec().has_parameters())
+      continue;
+    const LayerSpec& spec = l->spec();
+    const LayerSpec counted = he_fan_in_dense ? dense_counterpart(spec) : spec;
+    const double fan_in = double(layer_cost(counted, l->in_shape()).weights) / double(spec.out);
+    const double stddev = std::sqrt(2.0 / fan_in) / 0.87962566103423978;
+    auto params = l->parameters();
+    for (std::int64_t k = 0; k < params[0].size; ++k) {
+      double z = rng.normal();
+      while (std::abs(z) > 2.0)
+        z = rng.normal();
+      params[0].data[k] = float(z * stddev);
+    }
+    std::fill_n(params[1].data, params[1].size, float(bias_init));
+  }
 }
 
 Activations Network::forward_range(int from, int to, const Activations& input) const
@@ -191,11 +442,9 @@ Activations Network::forward_range(int from, int to, const Activations& input) c
   if (from == to)
     return input;
   Activations a, z;
-  const Activations* x = &input; // the first junction reads the input in place
+  const Activations* x = &input; // the first layer reads the input in place
   for (int j = from + 1; j <= to; ++j) {
-    layers_[j - 1].forward(*x, z);
-    if (j < depth())
-      z = z.cwiseMax(0.0f);
+    forward_layer(j, *x, z);
     a.swap(z);
     x = &a;
   }
@@ -204,9 +453,14 @@ Activations Network::forward_range(int from, int to, const Activations& input) c
 
 Activations Network::exit_logits(std::size_t e, const Activations& hidden) const
 {
-  Activations z;
-  exits_.at(e).forward(hidden, z);
-  return z;
+  Activations a, z;
+  const Activations* x = &hidden;
+  for (const auto& l : exits_.at(e)) {
+    l->forward(*x, z);
+    a.swap(z);
+    x = &a;
+  }
+  return a;
 }
 
 int Network::exit_after(int layer) const
@@ -215,14 +469,6 @@ int Network::exit_after(int layer) const
     if (spec_.exits[e].after_layer == layer)
       return int(e);
   return -1;
-}
-
-NetworkCost Network::cost(int from, int to) const
-{
-  NetworkCost c;
-  for (int j = from + 1; j <= to; ++j)
-    c += layers_.at(j - 1).cost();
-  return c;
 }
 
 } // namespace scee

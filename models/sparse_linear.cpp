@@ -16,29 +16,12 @@ SparseLinear::SparseLinear(int in, int out, int fan_out, const std::vector<std::
     : w_(out, in), b_(Eigen::VectorXf::Zero(out)), fan_out_(fan_out)
 {
   check_fan_out(in, out, fan_out, "junction");
+  check_connectivity(in, out, fan_out, inputs, "junction");
   fan_in_ = static_cast<int>(static_cast<long long>(in) * fan_out / out);
-  if (static_cast<int>(inputs.size()) != out)
-    throw InputError(fmt::format("junction {}->{}: connectivity has {} rows", in, out, inputs.size()));
   w_.reserve(Eigen::VectorXi::Constant(out, fan_in_));
-  std::vector<int> column_count(in, 0);
-  for (int o = 0; o < out; ++o) {
-    if (static_cast<int>(inputs[o].size()) != fan_in_)
-      throw InputError(fmt::format("junction {}->{}: output {} has {} inputs, expected fan-in {}", in, out, o,
-                                   inputs[o].size(), fan_in_));
-    int previous = -1;
-    for (int i : inputs[o]) {
-      if (i <= previous || i >= in)
-        throw InputError(fmt::format("junction {}->{}: output {} has unsorted, repeated or out-of-range input {}",
-                                     in, out, o, i));
-      previous = i;
-      ++column_count[i];
+  for (int o = 0; o < out; ++o)
+    for (int i : inputs[o])
       w_.insert(o, i) = 0.0f;
-    }
-  }
-  for (int i = 0; i < in; ++i)
-    if (column_count[i] != fan_out)
-      throw InputError(fmt::format("junction {}->{}: input {} has {} outputs, expected fan-out {}", in, out, i,
-                                   column_count[i], fan_out));
   w_.makeCompressed();
 }
 
@@ -56,6 +39,7 @@ LayerCost SparseLinear::cost() const
   c.biases = out();
   c.macs = nnz();
   c.storage_bytes = 4 * (c.weights + c.biases) + static_cast<std::int64_t>(index_bytes()) * c.weights;
+  c.output_elements = out();
   return c;
 }
 

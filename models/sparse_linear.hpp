@@ -13,12 +13,13 @@ namespace scee {
 /// Activations: one row per neuron, one column per sample; row-major so that a neuron's batch is contiguous.
 using Activations = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-/// Cost figures of one junction, per sample.
+/// Cost figures of one layer, per sample.
 struct LayerCost {
   std::int64_t weights = 0;       ///< existing edges (nnz)
   std::int64_t biases = 0;        ///< one per output
   std::int64_t macs = 0;          ///< multiply-accumulates per sample = nnz
   std::int64_t storage_bytes = 0; ///< fp32 values and biases, plus column indices when sparse
+  std::int64_t output_elements = 0; ///< elements of the output activation (per sample)
 };
 
 class SparseLinear {

@@ -125,14 +125,12 @@ void adam_step(const std::vector<float>& grad, Moments& s, float* param, double 
 
 Gradients::Gradients(const Network& net)
 {
-  auto add = [this](const SparseLinear& l) {
-    dw.emplace_back(std::size_t(l.nnz()), 0.0f);
-    db.emplace_back(std::size_t(l.out()), 0.0f);
-  };
-  for (int j = 1; j <= net.depth(); ++j)
-    add(net.junction(j));
-  for (std::size_t e = 0; e < net.exit_count(); ++e)
-    add(net.exit_head(e));
+  for (const Layer* l : net.all_layers()) {
+    std::vector<std::vector<float>> tensors;
+    for (const Parameter& p : l->parameters())
+      tensors.emplace_back(std::size_t(p.size), 0.0f);
+    layers.push_back(std::move(tensors));
+  }
 }
 
 BatchLoss joint_loss_and_gradients(const Network& net, const Activations& x, const std::vector<std::uint8_t>& labels,
@@ -143,50 +141,56 @@ BatchLoss joint_loss_and_gradients(const Network& net, const Activations& x, con
   const std::size_t exits = net.exit_count();
   const Eigen::Index batch = x.cols();
   assert(labels.size() == std::size_t(batch) && exit_weights.size() == exits);
-  assert(grads.dw.size() == std::size_t(L) + exits && grads.db.size() == grads.dw.size());
-  for (auto* group : {&grads.dw, &grads.db})
-    for (auto& g : *group)
+  assert(grads.layers.size() == net.all_layers().size());
+  for (auto& layer : grads.layers)
+    for (auto& g : layer)
       std::fill(g.begin(), g.end(), 0.0f);
 
-  // Forward: a[k] is layer k's activation (post-ReLU for hidden layers, logits for L); act(0) is x, not copied.
+  // Forward: a[k] is main layer k's output (logits for L); act(0) is x, not copied. Exit branch e keeps its layers'
+  // outputs in b[e] (b[e][i - 1] is layer i's), its input being act(after_layer).
   std::vector<Activations> a(std::size_t(L) + 1);
   auto act = [&](int k) -> const Activations& { return k == 0 ? x : a[std::size_t(k)]; };
-  for (int j = 1; j <= L; ++j) {
-    net.junction(j).forward(act(j - 1), a[j]);
-    if (j < L)
-      a[j] = a[j].cwiseMax(0.0f);
-  }
+  for (int j = 1; j <= L; ++j)
+    net.forward_layer(j, act(j - 1), a[std::size_t(j)]);
   Activations final_grad;
-  const LossSum final_loss = softmax_cross_entropy(a[L], labels, final_weight, final_grad);
+  const LossSum final_loss = softmax_cross_entropy(a[std::size_t(L)], labels, final_weight, final_grad);
   double loss = final_weight * final_loss.loss;
+  std::vector<std::vector<Activations>> b(exits);
   std::vector<Activations> exit_grad(exits);
   for (std::size_t e = 0; e < exits; ++e) {
-    Activations z;
-    net.exit_head(e).forward(act(net.spec().exits[e].after_layer), z);
-    loss += exit_weights[e] * softmax_cross_entropy(z, labels, exit_weights[e], exit_grad[e]).loss;
+    const int depth = net.exit_depth(e);
+    b[e].resize(std::size_t(depth));
+    for (int i = 1; i <= depth; ++i)
+      net.exit_layer(e, i).forward(i == 1 ? act(net.spec().exits[e].after_layer) : b[e][std::size_t(i - 2)],
+                                   b[e][std::size_t(i - 1)]);
+    loss += exit_weights[e] * softmax_cross_entropy(b[e].back(), labels, exit_weights[e], exit_grad[e]).loss;
   }
 
-  // Backward. Exit heads read hidden layers only, so their gradient joins the backbone's on its way down.
-  auto head_dw = [&](std::size_t e) { return grads.dw[std::size_t(L) + e].data(); };
-  auto head_db = [&](std::size_t e) { return grads.db[std::size_t(L) + e].data(); };
-  if (backbone_frozen) {
-    for (std::size_t e = 0; e < exits; ++e)
-      net.exit_head(e).backward(act(net.spec().exits[e].after_layer), exit_grad[e], nullptr, head_dw(e), head_db(e));
-  } else {
-    Activations grad = std::move(final_grad), grad_prev; // grad: dL/d(pre-activation) of layer j
+  // Backward through the exit branches first; what reaches a branch's input joins the main path's gradient there.
+  std::vector<Activations> exit_dx(exits);
+  for (std::size_t e = 0; e < exits; ++e) {
+    Activations grad = std::move(exit_grad[e]), grad_prev;
+    for (int i = net.exit_depth(e); i >= 1; --i) {
+      const Activations& in = i == 1 ? act(net.spec().exits[e].after_layer) : b[e][std::size_t(i - 2)];
+      const bool want_dx = i > 1 || !backbone_frozen;
+      net.exit_layer(e, i).backward(in, b[e][std::size_t(i - 1)], grad, want_dx ? &grad_prev : nullptr,
+                                    grads.layers[net.exit_layer_index(e, i)].data());
+      if (want_dx)
+        grad.swap(grad_prev);
+    }
+    if (!backbone_frozen)
+      exit_dx[e] = std::move(grad);
+  }
+  if (!backbone_frozen) {
+    Activations grad = std::move(final_grad), grad_prev; // grad: dL/d(output of layer j)
     for (int j = L; j >= 1; --j) {
-      net.junction(j).backward(act(j - 1), grad, j > 1 ? &grad_prev : nullptr, grads.dw[j - 1].data(),
-                               grads.db[j - 1].data());
+      net.layer(j).backward(act(j - 1), a[std::size_t(j)], grad, j > 1 ? &grad_prev : nullptr,
+                            grads.layers[std::size_t(j - 1)].data());
       if (j == 1)
         break;
-      const int e = net.exit_after(j - 1);
-      if (e >= 0) {
-        Activations head_dx;
-        net.exit_head(std::size_t(e)).backward(a[j - 1], exit_grad[e], &head_dx, head_dw(e), head_db(e));
-        grad_prev += head_dx;
-      }
-      // ReLU: gradient flows where the activation was positive.
-      grad = (a[j - 1].array() > 0.0f).select(grad_prev, 0.0f);
+      if (const int e = net.exit_after(j - 1); e >= 0)
+        grad_prev += exit_dx[std::size_t(e)];
+      grad.swap(grad_prev);
     }
   }
   return {loss / double(batch), final_loss.correct};
@@ -212,21 +216,17 @@ Accuracy evaluate(const Network& net, const Dataset& data)
       count += best == data.labels[order[first + std::size_t(j)]];
     }
   };
-  Activations x, a, z, exit_z;
+  Activations x, a, z;
   for (std::size_t first = 0; first < order.size(); first += chunk) {
     const std::size_t n = std::min(chunk, order.size() - first);
     gather(data, order, first, n, x);
     const Activations* in = &x;
     for (int j = 1; j <= L; ++j) {
-      net.junction(j).forward(*in, z);
-      if (j < L)
-        z = z.cwiseMax(0.0f);
+      net.forward_layer(j, *in, z);
       a.swap(z);
       in = &a;
-      if (const int e = net.exit_after(j); e >= 0) {
-        net.exit_head(std::size_t(e)).forward(a, exit_z);
-        count_correct(exit_z, first, exit_correct[std::size_t(e)]);
-      }
+      if (const int e = net.exit_after(j); e >= 0)
+        count_correct(net.exit_logits(std::size_t(e), a), first, exit_correct[std::size_t(e)]);
     }
     count_correct(a, first, correct);
   }
@@ -239,10 +239,9 @@ Accuracy evaluate(const Network& net, const Dataset& data)
 std::vector<EpochRecord> train(Network& net, const TrainConfig& cfg, const Dataset& train_set, const Dataset* test_set,
                                const TrainCallbacks& callbacks)
 {
-  const int L = net.depth();
-  if (train_set.input_width != net.spec().widths.front())
+  if (train_set.input_width != net.spec().input.size())
     throw InputError(fmt::format("training: dataset width {} differs from the network's input width {}",
-                                 train_set.input_width, net.spec().widths.front()));
+                                 train_set.input_width, net.spec().input.size()));
   std::vector<double> exit_weights = cfg.exit_loss_weights;
   if (exit_weights.empty())
     exit_weights.assign(net.exit_count(), 1.0);
@@ -250,29 +249,37 @@ std::vector<EpochRecord> train(Network& net, const TrainConfig& cfg, const Datas
     throw InputError(fmt::format("training: {} exit loss weights for {} exits", exit_weights.size(), net.exit_count()));
   if (cfg.freeze_backbone && net.exit_count() == 0)
     throw InputError("training: freeze_backbone needs at least one exit head to train");
+  // Adam updates every parameter tensor of the layers it trains: all of them, or the exit branches' only.
+  const std::size_t first_trained = cfg.freeze_backbone ? std::size_t(net.depth()) : 0;
   if (!cfg.freeze_backbone)
     net.initialise(cfg.seed, cfg.bias_init, cfg.he_fan_in_dense);
-  else { // the backbone stays as given; only the heads start afresh
+  else { // the backbone stays as given; only the exit branches start afresh
     Network fresh(net.spec());
     fresh.initialise(cfg.seed, cfg.bias_init, cfg.he_fan_in_dense);
-    for (std::size_t e = 0; e < net.exit_count(); ++e) {
-      std::copy_n(fresh.exit_head(e).values(), fresh.exit_head(e).nnz(), net.exit_head(e).values());
-      net.exit_head(e).bias() = fresh.exit_head(e).bias();
+    const auto from = fresh.all_layers();
+    const auto to = net.all_layers();
+    for (std::size_t l = first_trained; l < to.size(); ++l) {
+      const auto src = from[l]->parameters();
+      const auto dst = to[l]->parameters();
+      for (std::size_t t = 0; t < dst.size(); ++t)
+        std::copy_n(src[t].data, dst[t].size, dst[t].data);
     }
   }
 
-  const std::size_t first_trained = cfg.freeze_backbone ? std::size_t(L) : 0; // parameter tensors Adam updates
   Gradients grads(net);
-  std::vector<SparseLinear*> tensors;
-  for (int j = 1; j <= L; ++j)
-    tensors.push_back(&net.junction(j));
-  for (std::size_t e = 0; e < net.exit_count(); ++e)
-    tensors.push_back(&net.exit_head(e));
-  std::vector<Moments> mw, mb;
-  for (const SparseLinear* l : tensors) {
-    mw.emplace_back(std::size_t(l->nnz()));
-    mb.emplace_back(std::size_t(l->out()));
+  std::vector<Parameter> tensors; // trained parameter tensors, each with its gradient and moments
+  std::vector<std::vector<float>*> tensor_grads;
+  const auto layers = net.all_layers();
+  for (std::size_t l = first_trained; l < layers.size(); ++l) {
+    const auto params = layers[l]->parameters();
+    for (std::size_t t = 0; t < params.size(); ++t) {
+      tensors.push_back(params[t]);
+      tensor_grads.push_back(&grads.layers[l][t]);
+    }
   }
+  std::vector<Moments> moments;
+  for (const Parameter& p : tensors)
+    moments.emplace_back(std::size_t(p.size));
 
   const int n = train_set.count();
   std::vector<int> order(n);
@@ -307,10 +314,8 @@ std::vector<EpochRecord> train(Network& net, const TrainConfig& cfg, const Datas
       ++step;
       const double lr_t = cfg.learning_rate / (1.0 + cfg.decay * double(step - 1)) *
                           std::sqrt(1.0 - std::pow(cfg.beta2, double(step))) / (1.0 - std::pow(cfg.beta1, double(step)));
-      for (std::size_t t = first_trained; t < tensors.size(); ++t) {
-        adam_step(grads.dw[t], mw[t], tensors[t]->values(), lr_t, cfg);
-        adam_step(grads.db[t], mb[t], tensors[t]->bias().data(), lr_t, cfg);
-      }
+      for (std::size_t t = 0; t < tensors.size(); ++t)
+        adam_step(*tensor_grads[t], moments[t], tensors[t].data, lr_t, cfg);
       if (callbacks.on_batch)
         callbacks.on_batch({epoch, cfg.epochs, b + 1, batches, loss_sum / double(b + 1), double(correct) / double(seen),
                             elapsed()});

@@ -1,4 +1,4 @@
-// Training of a predefined-sparse network with early exits: joint (BranchyNet-style) weighted cross-entropy over the
+// Training of a predefined-sparse network (any layers of models/layer.hpp) with early exits: joint (BranchyNet-style) weighted cross-entropy over the
 // final output and the exit heads, Adam, mini-batches. Gradients exist only for existing edges, so the sparsity
 // pattern cannot be violated. Single-threaded and deterministic for a seed.
 #pragma once
@@ -62,13 +62,19 @@ struct TrainCallbacks {
 std::vector<EpochRecord> train(Network& net, const TrainConfig& cfg, const Dataset& train_set, const Dataset* test_set,
                                const TrainCallbacks& callbacks = {});
 
-/// dL/dW and dL/db of every junction and exit head, each in its layer's storage order (SparseLinear::values()):
-/// index j - 1 holds junction j (1..L), index L + e holds exit head e.
+/// dL/dparameter of every layer, per parameter tensor (Layer::parameters(): weights, then bias), in
+/// Network::all_layers() order: main layers 1..L at 0..L-1, then the exit branches' layers.
 struct Gradients {
-  std::vector<std::vector<float>> dw, db;
+  std::vector<std::vector<std::vector<float>>> layers;
   Gradients() = default;
   /// Zero gradients shaped for `net`.
   explicit Gradients(const Network& net);
+  /// The weights' (0) or bias' (1) gradient of main layer j (1..L) and of exit e's layer i.
+  std::vector<float>& main(int j, int tensor) { return layers.at(std::size_t(j - 1)).at(std::size_t(tensor)); }
+  std::vector<float>& exit(const Network& net, std::size_t e, int i, int tensor)
+  {
+    return layers.at(net.exit_layer_index(e, i)).at(std::size_t(tensor));
+  }
 };
 
 /// What one batch's forward pass measured.
@@ -79,9 +85,9 @@ struct BatchLoss {
   int correct = 0; ///< samples whose final output's argmax is their label
 };
 
-/// Forward and backward pass of one batch: x is input_width x batch, labels has one class per column. Overwrites
-/// `grads` (shaped by Gradients(net)) with the joint loss's gradient; with `backbone_frozen` only the exit heads'
-/// gradients are computed and the junctions' are zero.
+/// Forward and backward pass of one batch: x is input size x batch, labels has one class per column. Overwrites
+/// `grads` (shaped by Gradients(net)) with the joint loss's gradient; with `backbone_frozen` only the exit branches'
+/// gradients are computed and the main path's are zero.
 BatchLoss joint_loss_and_gradients(const Network& net, const Activations& x, const std::vector<std::uint8_t>& labels,
                                    double final_weight, const std::vector<double>& exit_weights, bool backbone_frozen,
                                    Gradients& grads);

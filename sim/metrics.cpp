@@ -9,6 +9,23 @@
 
 namespace scee {
 
+std::vector<std::int64_t> activation_sizes(const NetworkSpec& spec)
+{
+  std::vector<std::int64_t> sizes;
+  for (int k = 0; k <= spec.depth(); ++k)
+    sizes.push_back(spec.shape(k).size());
+  return sizes;
+}
+
+std::vector<int> fan_outs(const NetworkSpec& spec)
+{
+  std::vector<int> out;
+  for (const auto& l : spec.layers)
+    if (l.has_parameters())
+      out.push_back(l.fan_out);
+  return out;
+}
+
 double percentile(std::vector<double> values, double p)
 {
   if (values.empty())
@@ -21,13 +38,20 @@ double percentile(std::vector<double> values, double p)
 EdgeFootprint edge_footprint(const Scenario& s, const Network& net)
 {
   EdgeFootprint f;
+  // Parameters and indices of the head and of the exit branches it runs; activations as two fp32 buffers of the
+  // largest tensor the device holds (a layer reads one and writes the other).
+  const NetworkSpec& spec = net.spec();
   f.storage_bytes = net.cost(0, s.split_after).storage_bytes;
-  int widest = net.spec().widths[0];
+  std::int64_t widest = spec.input.size();
   for (int j = 1; j <= s.split_after; ++j)
-    widest = std::max(widest, net.spec().widths[j]);
-  for (int layer : s.device_exits)
-    f.storage_bytes += net.exit_head(std::size_t(net.exit_after(layer))).cost().storage_bytes;
-  f.activation_bytes = 2 * std::int64_t(widest) * 4;
+    widest = std::max(widest, spec.shape(j).size());
+  for (int layer : s.device_exits) {
+    const auto e = std::size_t(net.exit_after(layer));
+    f.storage_bytes += net.exit_cost(e).storage_bytes;
+    for (int i = 1; i <= net.exit_depth(e); ++i)
+      widest = std::max(widest, spec.exit_shape(e, i).size());
+  }
+  f.activation_bytes = 2 * widest * 4;
   return f;
 }
 
@@ -83,8 +107,8 @@ nlohmann::ordered_json summarize(const Scenario& s, const Network& net, const Si
   // Configuration first.
   j["scenario"] = s.name;
   j["dataset"] = s.dataset;
-  j["widths"] = fmt::format("{}", fmt::join(net.spec().widths, "-"));
-  j["fan_outs"] = fmt::format("{}", fmt::join(net.spec().fan_outs, "-"));
+  j["widths"] = fmt::format("{}", fmt::join(activation_sizes(net.spec()), "-"));
+  j["fan_outs"] = fmt::format("{}", fmt::join(fan_outs(net.spec()), "-"));
   j["split_after"] = s.split_after;
   j["device_exits"] = fmt::format("{}", fmt::join(s.device_exits, "-"));
   j["criterion"] = to_string(s.criterion);
@@ -154,11 +178,9 @@ nlohmann::ordered_json summarize(const Scenario& s, const Network& net, const Si
       if (i++ >= first_simulated)
         item.value() = nullptr;
   }
-  // The whole backbone against the fully connected network of the same widths (the paper's trade-off).
-  NetworkSpec dense_spec = net.spec();
-  dense_spec.fan_outs.assign(dense_spec.widths.begin() + 1, dense_spec.widths.end());
-  dense_spec.exits.clear();
-  const NetworkCost model = net.cost(0, L), dense = Network(dense_spec).cost(0, L);
+  // The whole backbone against the fully connected network of the same widths (the paper's trade-off), in closed
+  // form (the dense twin of a wide sparse network may be too large to build).
+  const NetworkCost model = net.cost(0, L), dense = net.spec().dense().cost(0, L);
   j["model_final_accuracy"] = r.final_output_accuracy;
   j["model_weights"] = model.weights;
   j["model_density"] = double(model.weights) / double(dense.weights);

@@ -12,6 +12,11 @@
 
 namespace scee {
 
+/// Elements of each main-path activation, input first (an MLP's widths): the "widths" column.
+std::vector<std::int64_t> activation_sizes(const NetworkSpec& spec);
+/// Fan-out of each fc and conv layer of the main path: the "fan_outs" column.
+std::vector<int> fan_outs(const NetworkSpec& spec);
+
 /// Nearest-rank percentile (p in (0, 1]) of unsorted values: the value at rank ceil(p * n).
 double percentile(std::vector<double> values, double p);
 

@@ -84,7 +84,7 @@ ResolvedModel obtain_model(const Scenario& s, bool quiet)
     return {load_model(path), path, false};
 
   const auto& t = spec.training;
-  const int width = spec.network.widths.front();
+  const int width = int(spec.network.input.size());
   const Dataset train_set = load_dataset(t.dataset, Split::train, width, t.train_samples);
   const Dataset test_set = load_dataset(t.dataset, Split::test, width, t.test_samples);
   if (!quiet)
@@ -113,7 +113,7 @@ void preload_inputs(const std::vector<const Scenario*>& scenarios)
       if (it == loaded_models().end())
         it = loaded_models().emplace(path, load_model(path)).first;
       const ModelFile& m = it->second;
-      test_samples(s->dataset.empty() ? m.training.dataset : s->dataset, m.network.spec().widths.front(), s->samples);
+      test_samples(s->dataset.empty() ? m.training.dataset : s->dataset, int(m.network.spec().input.size()), s->samples);
     } catch (const std::exception&) {
       // left for the run: it loads the file itself and reports what is wrong in its own words
     }

@@ -5,6 +5,7 @@
 #include "error.hpp"
 #include "model_cache.hpp"
 #include "model_file.hpp"
+#include "metrics.hpp"
 #include "model_spec.hpp"
 #include "output.hpp"
 #include "strict_json.hpp"
@@ -34,27 +35,48 @@ ModelSpec resolve_spec(const TrainOptions& o)
 {
   ModelSpec m = o.spec_file.empty() ? default_model_spec() : load_model_spec(o.spec_file);
   auto& net = m.network;
-  if (!o.widths.empty()) {
-    net.widths = o.widths;
-    net.fan_outs.clear();
-    for (std::size_t j = 0; j + 1 < net.widths.size(); ++j)
-      net.fan_outs.push_back(net.widths[j + 1]); // dense unless told otherwise
-    net.exits.clear();
-  }
-  if (!o.fan_outs.empty())
-    net.fan_outs = o.fan_outs;
-  if (!o.densities.empty()) {
-    if (o.densities.size() + 1 != net.widths.size())
-      throw InputError(fmt::format("--densities: needs {} values (one per junction), got {}", net.widths.size() - 1,
-                                   o.densities.size()));
-    net.fan_outs.clear();
-    for (std::size_t j = 0; j < o.densities.size(); ++j)
-      net.fan_outs.push_back(fan_out_for_density(net.widths[j], net.widths[j + 1], o.densities[j]));
-  }
-  if (!o.exits.empty()) {
-    net.exits.clear();
-    for (int layer : o.exits)
-      net.exits.push_back({layer, net.classes()});
+  // Name what set the network: the flags, the spec file, or both.
+  const bool flags = !o.widths.empty() || !o.fan_outs.empty() || !o.densities.empty() || !o.exits.empty();
+  const std::string from_flags = "--widths/--fan-outs/--densities/--exits";
+  const std::string where = o.spec_file.empty() ? from_flags
+                            : flags             ? o.spec_file + " with " + from_flags
+                                                : o.spec_file + ": $";
+  if (flags) { // the flags edit the MLP shorthand
+    const std::optional<MlpShape> given = net.mlp_shape();
+    if (!given && o.widths.empty())
+      throw InputError(fmt::format("{}: --fan-outs, --densities and --exits edit an MLP (widths) spec; this one has "
+                                   "\"layers\": set each layer's fan_out in the spec",
+                                   where));
+    MlpShape mlp = given ? *given : MlpShape{};
+    if (!o.widths.empty()) {
+      mlp.widths = o.widths;
+      mlp.fan_outs.assign(mlp.widths.begin() + (mlp.widths.empty() ? 0 : 1), mlp.widths.end()); // dense unless told
+      mlp.exits.clear();
+    }
+    if (mlp.widths.size() < 2)
+      throw InputError(fmt::format("{}: widths needs at least an input and an output layer", where));
+    for (int w : mlp.widths)
+      if (w < 1)
+        throw InputError(fmt::format("{}: every width must be >= 1", where));
+    const std::size_t junctions = mlp.widths.size() - 1;
+    if (!o.fan_outs.empty())
+      mlp.fan_outs = o.fan_outs;
+    if (mlp.fan_outs.size() != junctions)
+      throw InputError(fmt::format("{}: {} fan-outs given for {} junctions", where, mlp.fan_outs.size(), junctions));
+    if (!o.densities.empty()) {
+      if (o.densities.size() != junctions)
+        throw InputError(fmt::format("--densities: needs {} values (one per junction), got {}", junctions,
+                                     o.densities.size()));
+      mlp.fan_outs.clear();
+      for (std::size_t j = 0; j < o.densities.size(); ++j)
+        mlp.fan_outs.push_back(fan_out_for_density(mlp.widths[j], mlp.widths[j + 1], o.densities[j]));
+    }
+    if (!o.exits.empty()) {
+      mlp.exits.clear();
+      for (int layer : o.exits)
+        mlp.exits.emplace_back(layer, mlp.widths.back());
+    }
+    net = NetworkSpec::mlp(mlp.widths, mlp.fan_outs, mlp.exits, net.seed);
   }
   auto& t = m.training;
   if (!o.dataset.empty())
@@ -75,14 +97,9 @@ ModelSpec resolve_spec(const TrainOptions& o)
     t.seed = std::uint64_t(o.seed);
   if (o.freeze_backbone)
     t.freeze_backbone = true;
-  // Name what set the network: the flags, the spec file, or both.
-  const bool flags = !o.widths.empty() || !o.fan_outs.empty() || !o.densities.empty() || !o.exits.empty();
-  const std::string from_flags = "--widths/--fan-outs/--densities/--exits";
-  const std::string where = o.spec_file.empty() ? from_flags
-                            : flags             ? o.spec_file + " with " + from_flags
-                                                : o.spec_file + ": $";
   net.validate(where);
-  check_input_width(net.widths.front(), flags ? where : o.spec_file + ": $.widths[0]");
+  const Shape in = net.input;
+  check_input_shape(in.c, in.h, in.w, flags ? where : o.spec_file + (in.flat() ? ": $.widths[0]" : ": $.input"));
   if (!t.exit_loss_weights.empty() && t.exit_loss_weights.size() != net.exits.size())
     t.exit_loss_weights.clear();
   return m;
@@ -104,31 +121,55 @@ CLI::Validator real_range(double lo, double hi)
 
 std::string csv_number(double v) { return std::isfinite(v) ? fmt::format("{}", v) : ""; }
 
+/// How tables and summaries name a layer: fully connected ones as the paper's junctions.
+std::string layer_label(const LayerSpec& l, Shape in, int j)
+{
+  if (l.kind == LayerKind::fc)
+    return fmt::format("junction {} ({}->{})", j, in.size(), l.out);
+  return fmt::format("{} {} ({}->{})", j, to_string(l.kind), in.str(), output_shape(l, in).str());
+}
+
+/// One row per layer (main path, then each exit branch): the layer's cost next to its fully connected counterpart.
+struct CostRow {
+  std::string label;
+  LayerCost cost, dense;
+};
+std::vector<CostRow> cost_rows(const NetworkSpec& s)
+{
+  std::vector<CostRow> rows;
+  for (int j = 1; j <= s.depth(); ++j) {
+    const LayerSpec& l = s.layers[std::size_t(j - 1)];
+    rows.push_back({layer_label(l, s.shape(j - 1), j), layer_cost(l, s.shape(j - 1)),
+                    layer_cost(dense_counterpart(l), s.shape(j - 1))});
+  }
+  for (std::size_t e = 0; e < s.exits.size(); ++e)
+    for (int i = 1; i <= int(s.exits[e].layers.size()); ++i) {
+      const LayerSpec& l = s.exits[e].layers[std::size_t(i - 1)];
+      const Shape in = s.exit_shape(e, i - 1);
+      const std::string label = s.exits[e].layers.size() == 1
+                                    ? fmt::format("exit {} (after {})", e, s.exits[e].after_layer)
+                                    : fmt::format("exit {}.{} {}", e, i, to_string(l.kind));
+      rows.push_back({label, layer_cost(l, in), layer_cost(dense_counterpart(l), in)});
+    }
+  return rows;
+}
+
 void print_cost_table(const Network& net)
 {
-  const NetworkSpec& s = net.spec();
-  Network dense_spec_net = [&] {
-    NetworkSpec d = s;
-    d.fan_outs.assign(s.widths.begin() + 1, s.widths.end());
-    for (auto& e : d.exits)
-      e.fan_out = s.classes();
-    return Network(d);
-  }();
-  fmt::print("{:<22} {:>10} {:>10} {:>12} {:>12} {:>8}\n", "layer", "weights", "macs", "storage_B", "dense_B",
+  fmt::print("{:<30} {:>10} {:>10} {:>12} {:>12} {:>8}\n", "layer", "weights", "macs", "storage_B", "dense_B",
              "density");
   NetworkCost total, dense_total;
-  auto row = [&](const std::string& name, const SparseLinear& l, const SparseLinear& d) {
-    const auto c = l.cost(), dc = d.cost();
-    fmt::print("{:<22} {:>10} {:>10} {:>12} {:>12} {:>7.2f}%\n", name, c.weights, c.macs, c.storage_bytes,
-               dc.storage_bytes, 100.0 * double(c.weights) / double(dc.weights));
-    total += c;
-    dense_total += dc;
-  };
-  for (int j = 1; j <= net.depth(); ++j)
-    row(fmt::format("junction {} ({}->{})", j, s.widths[j - 1], s.widths[j]), net.junction(j), dense_spec_net.junction(j));
-  for (std::size_t e = 0; e < net.exit_count(); ++e)
-    row(fmt::format("exit {} (after {})", e, s.exits[e].after_layer), net.exit_head(e), dense_spec_net.exit_head(e));
-  fmt::print("{:<22} {:>10} {:>10} {:>12} {:>12} {:>7.2f}%  ({:.1f}x fewer weights, {:.1f}x less storage)\n", "total",
+  for (const CostRow& r : cost_rows(net.spec())) {
+    total += r.cost;
+    dense_total += r.dense;
+    if (r.dense.weights == 0) {
+      fmt::print("{:<30} {:>10} {:>10} {:>12} {:>12} {:>8}\n", r.label, 0, 0, 0, 0, "-");
+      continue;
+    }
+    fmt::print("{:<30} {:>10} {:>10} {:>12} {:>12} {:>7.2f}%\n", r.label, r.cost.weights, r.cost.macs,
+               r.cost.storage_bytes, r.dense.storage_bytes, 100.0 * double(r.cost.weights) / double(r.dense.weights));
+  }
+  fmt::print("{:<30} {:>10} {:>10} {:>12} {:>12} {:>7.2f}%  ({:.1f}x fewer weights, {:.1f}x less storage)\n", "total",
              total.weights, total.macs, total.storage_bytes, dense_total.storage_bytes,
              100.0 * double(total.weights) / double(dense_total.weights),
              double(dense_total.weights) / double(total.weights),
@@ -139,31 +180,30 @@ int run_train(const TrainOptions& o, const std::string& /*command_line*/)
 {
   ModelSpec m = resolve_spec(o);
   const auto& t = m.training;
-  const int width = m.network.widths.front();
+  const int width = int(m.network.input.size());
   const Dataset train_set = load_dataset(t.dataset, Split::train, width, t.train_samples);
   const Dataset test_set = load_dataset(t.dataset, Split::test, width, t.test_samples);
   Network net(m.network);
   if (t.freeze_backbone) {
     if (o.init_from.empty())
       throw InputError("--freeze-backbone: needs --init-from MODEL, the trained backbone to keep");
-    ModelFile base = load_model(o.init_from);
+    const ModelFile base = load_model(o.init_from);
     NetworkSpec want = m.network, have = base.network.spec();
     want.exits.clear();
     have.exits.clear();
     if (!(want == have))
-      throw InputError(fmt::format("{}: its backbone (widths, fan-outs, seed) differs from the requested model",
+      throw InputError(fmt::format("{}: its backbone (layers, fan-outs, seed) differs from the requested model",
                                    o.init_from));
-    std::vector<SparseLinear> layers;
-    for (int j = 1; j <= net.depth(); ++j)
-      layers.push_back(base.network.junction(j));
-    std::vector<SparseLinear> heads;
-    for (std::size_t e = 0; e < net.exit_count(); ++e)
-      heads.push_back(net.exit_head(e));
-    net = Network(m.network, std::move(layers), std::move(heads));
+    for (int j = 1; j <= net.depth(); ++j) { // the backbone's trained parameters; the exit branches are trained
+      const auto from = base.network.layer(j).parameters();
+      const auto to = net.layer(j).parameters();
+      for (std::size_t p = 0; p < to.size(); ++p)
+        std::copy_n(from[p].data, to[p].size, to[p].data);
+    }
   }
   const std::string log_path = o.log.empty() ? o.out + ".epochs.csv" : o.log;
   fmt::print("training {} on {} ({} train / {} test samples), {} epochs, batch {}, seed {}\n",
-             fmt::join(m.network.widths, "-"), t.dataset, train_set.count(), test_set.count(), t.epochs, t.batch_size,
+             fmt::join(activation_sizes(m.network), "-"), t.dataset, train_set.count(), test_set.count(), t.epochs, t.batch_size,
              t.seed);
   std::string log = "epoch,loss,train_accuracy,test_accuracy";
   for (const auto& e : m.network.exits)
@@ -201,10 +241,11 @@ int run_eval(const EvalOptions& o, const std::string& command_line)
 {
   const ModelFile m = load_model(o.model);
   const Network& net = m.network;
-  check_input_width(net.spec().widths.front(), o.model + ": $.network.widths[0]");
+  const Shape in = net.spec().input;
+  check_input_shape(in.c, in.h, in.w, o.model + (in.flat() ? ": $.network.widths[0]" : ": $.network.input"));
   const std::string dataset = o.dataset.empty() ? m.training.dataset : o.dataset;
-  const Dataset data = load_dataset(dataset, o.split == "train" ? Split::train : Split::test,
-                                    net.spec().widths.front(), o.limit);
+  const Dataset data =
+      load_dataset(dataset, o.split == "train" ? Split::train : Split::test, int(in.size()), o.limit);
   const auto& spec = net.spec();
   std::string csv = "sample,label";
   for (const auto& e : spec.exits)
@@ -213,12 +254,14 @@ int run_eval(const EvalOptions& o, const std::string& command_line)
   csv += ",final_prediction,final_max_softmax,final_entropy\n";
   std::vector<long> exit_correct(net.exit_count(), 0);
   long correct = 0;
+  Activations next;
   for (int i = 0; i < data.count(); ++i) {
     Activations a = data.x.col(i);
     csv += fmt::format("{},{}", i, int(data.labels[i]));
-    for (int layer = 0; layer < net.depth(); ++layer) {
-      a = net.forward_range(layer, layer + 1, a);
-      if (const int e = net.exit_after(layer + 1); e >= 0) {
+    for (int layer = 1; layer <= net.depth(); ++layer) {
+      net.forward_layer(layer, a, next);
+      a.swap(next);
+      if (const int e = net.exit_after(layer); e >= 0) {
         const Activations z = net.exit_logits(std::size_t(e), a);
         const Confidence c = confidence(z.data(), net.classes());
         exit_correct[e] += c.prediction == data.labels[i];
@@ -229,33 +272,45 @@ int run_eval(const EvalOptions& o, const std::string& command_line)
     correct += c.prediction == data.labels[i];
     csv += fmt::format(",{},{},{}\n", c.prediction, c.max_prob, c.entropy);
   }
-  // Costs, per layer and per exit, next to the fully connected network of the same widths.
-  NetworkSpec dense = spec;
-  dense.fan_outs.assign(spec.widths.begin() + 1, spec.widths.end());
-  for (auto& e : dense.exits)
-    e.fan_out = spec.classes();
-  const Network dense_net(dense);
+  // Costs, per layer and per exit branch, next to the fully connected network of the same shapes.
   auto cost_json = [](const LayerCost& c) {
-    return nlohmann::json{{"weights", c.weights}, {"biases", c.biases}, {"macs", c.macs},
-                          {"storage_bytes", c.storage_bytes}};
+    return nlohmann::json{{"weights", c.weights},
+                          {"biases", c.biases},
+                          {"macs", c.macs},
+                          {"storage_bytes", c.storage_bytes},
+                          {"output_elements", c.output_elements}};
+  };
+  auto layer_json = [&](const LayerSpec& l, Shape from, int index) {
+    nlohmann::json j = {{"layer", index},
+                        {"type", to_string(l.kind)},
+                        {"input_shape", from.str()},
+                        {"output_shape", output_shape(l, from).str()},
+                        {"sparse", cost_json(layer_cost(l, from))},
+                        {"fully_connected", cost_json(layer_cost(dense_counterpart(l), from))}};
+    if (l.has_parameters()) {
+      j["fan_out"] = l.fan_out;
+      j["fan_in"] = fan_in(l, from);
+    }
+    return j;
   };
   nlohmann::json layers = nlohmann::json::array(), exits = nlohmann::json::array();
-  NetworkCost total, dense_total;
-  for (int j = 1; j <= net.depth(); ++j) {
-    layers.push_back({{"junction", j}, {"in", spec.widths[j - 1]}, {"out", spec.widths[j]},
-                      {"fan_out", spec.fan_outs[j - 1]}, {"fan_in", net.junction(j).fan_in()},
-                      {"sparse", cost_json(net.junction(j).cost())},
-                      {"fully_connected", cost_json(dense_net.junction(j).cost())}});
-    total += net.junction(j).cost();
-    dense_total += dense_net.junction(j).cost();
-  }
+  NetworkCost total = net.cost(0, net.depth()), dense_total = spec.dense().cost(0, net.depth());
+  for (int j = 1; j <= net.depth(); ++j)
+    layers.push_back(layer_json(spec.layers[std::size_t(j - 1)], spec.shape(j - 1), j));
   for (std::size_t e = 0; e < net.exit_count(); ++e) {
-    exits.push_back({{"after_layer", spec.exits[e].after_layer}, {"fan_out", spec.exits[e].fan_out},
+    nlohmann::json branch = nlohmann::json::array();
+    for (int i = 1; i <= net.exit_depth(e); ++i)
+      branch.push_back(layer_json(spec.exits[e].layers[std::size_t(i - 1)], spec.exit_shape(e, i - 1), i));
+    NetworkCost c = net.exit_cost(e), dc = spec.dense().exit_cost(e);
+    exits.push_back({{"after_layer", spec.exits[e].after_layer},
                      {"accuracy", double(exit_correct[e]) / data.count()},
-                     {"sparse", cost_json(net.exit_head(e).cost())},
-                     {"fully_connected", cost_json(dense_net.exit_head(e).cost())}});
-    total += net.exit_head(e).cost();
-    dense_total += dense_net.exit_head(e).cost();
+                     {"layers", branch},
+                     {"sparse", {{"weights", c.weights}, {"biases", c.biases}, {"macs", c.macs},
+                                 {"storage_bytes", c.storage_bytes}}},
+                     {"fully_connected", {{"weights", dc.weights}, {"biases", dc.biases}, {"macs", dc.macs},
+                                          {"storage_bytes", dc.storage_bytes}}}});
+    total += c;
+    dense_total += dc;
   }
   auto total_json = [](const NetworkCost& c) {
     return nlohmann::json{{"weights", c.weights}, {"biases", c.biases}, {"macs", c.macs},

@@ -19,7 +19,7 @@ RunOutput run_scenario(Scenario s, bool quiet)
   check_against_model(s, net.spec());
   if (s.dataset.empty())
     s.dataset = m.model.training.dataset;
-  const Dataset& data = test_samples(s.dataset, net.spec().widths.front(), s.samples); // loaded once per process
+  const Dataset& data = test_samples(s.dataset, int(net.spec().input.size()), s.samples); // loaded once per process
   if (data.count() < s.samples)
     throw InputError(fmt::format("{}: $.dataset.samples: {} requested but the test split has {}", s.file, s.samples,
                                  data.count()));

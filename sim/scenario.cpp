@@ -213,8 +213,8 @@ void read_model(Fields& f, Scenario& s)
   if (by_file == by_spec)
     Fields::fail_at(m.file(), m.path(),
                     fmt::format("give exactly one of \"file\" (a trained model file, relative to the scenario's "
-                                "folder) or \"spec\" (a model spec: widths, fan_outs or densities, exits, seed, "
-                                "training), got {}",
+                                "folder) or \"spec\" (a model spec: layers and input, or widths and fan_outs or "
+                                "densities; exits, seed, training), got {}",
                                 by_file ? "both" : "neither"));
   if (by_file) {
     fs::path p(m.text("file"));
@@ -223,8 +223,9 @@ void read_model(Fields& f, Scenario& s)
     s.model_file = fs::absolute(p).lexically_normal().string();
   } else {
     s.model_spec = model_spec_from_json(m.raw("spec"), m.file(), m.path_of("spec"));
-    check_input_width(s.model_spec->network.widths.front(),
-                      fmt::format("{}: {}.widths[0]", m.file(), m.path_of("spec")));
+    const Shape in = s.model_spec->network.input;
+    check_input_shape(in.c, in.h, in.w,
+                      fmt::format("{}: {}.{}", m.file(), m.path_of("spec"), in.flat() ? "widths[0]" : "input"));
   }
 }
 
@@ -383,7 +384,7 @@ Scenario load_scenario(const std::string& file)
 void check_against_model(const Scenario& s, const NetworkSpec& model)
 {
   const int depth = model.depth();
-  check_input_width(model.widths.front(), fmt::format("{}: $.model", s.file));
+  check_input_shape(model.input.c, model.input.h, model.input.w, fmt::format("{}: $.model", s.file));
   if (s.split_after > depth)
     Fields::fail_at(s.file, "$.split.after_layer",
                     fmt::format("must be in 0..{} for this model ({} layers; 0 = full offload, {} = edge only), got {}",

@@ -230,6 +230,9 @@ void device_actor(Context& c, int d, std::vector<std::size_t> mine)
   RadioMeter& radio = c.radios[d];
   const std::vector<double> arrivals = arrival_times(s, d, int(mine.size()));
   const double active_w = s.device.pstates[s.device_pstate].active_power_w;
+  std::vector<std::int64_t> layer_macs(std::size_t(L) + 1, 0); // per main layer, per sample
+  for (int j = 1; j <= L; ++j)
+    layer_macs[std::size_t(j)] = net.layer(j).cost().macs;
   double next_tx_allowed = 0; // duty-cycle limit
   double previous_finish = 0;
 
@@ -246,14 +249,18 @@ void device_actor(Context& c, int d, std::vector<std::size_t> mine)
     int fallback_prediction = -1, fallback_layer = 0; // the deepest exit evaluated, for graceful degradation
     const double compute_start = sg4::Engine::get_clock();
     for (int j = 1; j <= k && !answered; ++j) {
-      const auto macs = net.junction(j).cost().macs;
-      sg4::this_actor::execute(double(macs));
+      const auto macs = layer_macs[std::size_t(j)];
+      if (macs > 0) // (layers without multiply-accumulates take no simulated time)
+        sg4::this_actor::execute(double(macs));
       rec.edge_macs += macs;
-      a = net.forward_range(j - 1, j, a);
+      Activations next;
+      net.forward_layer(j, a, next);
+      a.swap(next);
       if (j < L && std::find(s.device_exits.begin(), s.device_exits.end(), j) != s.device_exits.end()) {
         const auto e = std::size_t(net.exit_after(j));
-        const auto exit_macs = net.exit_head(e).cost().macs;
-        sg4::this_actor::execute(double(exit_macs));
+        const auto exit_macs = net.exit_cost(e).macs;
+        if (exit_macs > 0)
+          sg4::this_actor::execute(double(exit_macs));
         rec.edge_macs += exit_macs;
         const Activations z = net.exit_logits(e, a);
         const Confidence conf = confidence(z.data(), net.classes());

@@ -75,7 +75,17 @@ inline void randomise(SparseLinear& layer, std::uint64_t seed, double scale = 1.
 /// (fan-out 2 of 4) after layer 1 and a dense one after layer 2.
 inline NetworkSpec small_spec(std::uint64_t seed = 3)
 {
-  return NetworkSpec{{12, 8, 6, 4}, {2, 3, 4}, {ExitSpec{1, 2}, ExitSpec{2, 4}}, seed};
+  return NetworkSpec::mlp({12, 8, 6, 4}, {2, 3, 4}, {{1, 2}, {2, 4}}, seed);
+}
+
+/// The junction of exit e of an MLP (a single fully connected layer).
+inline SparseLinear& exit_head(Network& net, std::size_t e)
+{
+  return dynamic_cast<FullyConnected&>(net.exit_layer(e, 1)).linear();
+}
+inline const SparseLinear& exit_head(const Network& net, std::size_t e)
+{
+  return dynamic_cast<const FullyConnected&>(net.exit_layer(e, 1)).linear();
 }
 
 /// Whether two junctions hold bit-identical connectivity, weights and biases.

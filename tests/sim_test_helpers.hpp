@@ -50,7 +50,7 @@ inline Scenario base_scenario()
 
 inline Network small_network()
 {
-  NetworkSpec spec{{800, 40, 40, 10}, {2, 9, 10}, {{1, 10}}, 3};
+  NetworkSpec spec = NetworkSpec::mlp({800, 40, 40, 10}, {2, 9, 10}, {{1, 10}}, 3);
   Network net(spec);
   net.initialise(5, 0.1, true);
   return net;

@@ -28,7 +28,7 @@ struct Times {
 Times times(const Scenario& s, const Network& net)
 {
   Times t{};
-  t.head_s = double(net.cost(0, 1).macs + net.exit_head(0).cost().macs) / s.device.pstates[0].rate_macs_per_s;
+  t.head_s = double(net.cost(0, 1).macs + net.exit_cost(0).macs) / s.device.pstates[0].rate_macs_per_s;
   t.up_data_s = double(s.header_bytes + payload_bytes(40, Encoding::fp32)) * 8 / s.network.uplink_bandwidth_bps;
   t.up_s = s.network.latency_s + t.up_data_s;
   t.down_data_s = double(s.header_bytes + s.reply_bytes) * 8 / s.network.downlink_bandwidth_bps;

@@ -82,7 +82,7 @@ ModelFile sample_model()
   for (int j = 1; j <= m.network.depth(); ++j)
     randomise(m.network.junction(j), 10 + std::uint64_t(j));
   for (std::size_t e = 0; e < m.network.exit_count(); ++e)
-    randomise(m.network.exit_head(e), 20 + e);
+    randomise(scee::test::exit_head(m.network, e), 20 + e);
   TrainConfig& t = m.training;
   t.dataset = "fashion-mnist";
   t.epochs = 7;
@@ -130,7 +130,7 @@ TEST_CASE("model_file: save and load round trip")
   for (int j = 1; j <= saved.network.depth(); ++j)
     CHECK(identical(loaded.network.junction(j), saved.network.junction(j)));
   for (std::size_t e = 0; e < saved.network.exit_count(); ++e)
-    CHECK(identical(loaded.network.exit_head(e), saved.network.exit_head(e)));
+    CHECK(identical(scee::test::exit_head(loaded.network, e), scee::test::exit_head(saved.network, e)));
   const Activations x = random_activations(12, 9, 3);
   CHECK(loaded.network.forward_range(0, 3, x) == saved.network.forward_range(0, 3, x));
   const Activations h = saved.network.forward_range(0, 1, x);
@@ -144,7 +144,7 @@ TEST_CASE("model_file: save and load round trip")
 
   // Saving again replaces the file; the paper's network round-trips too.
   ModelFile paper;
-  paper.network = Network(NetworkSpec{{800, 40, 40, 10}, {2, 9, 10}, {ExitSpec{1, 10}}, 1});
+  paper.network = Network(NetworkSpec::mlp({800, 40, 40, 10}, {2, 9, 10}, {{1, 10}}, 1));
   paper.network.initialise(1, 0.1, true);
   save_model(path, paper);
   const ModelFile back = load_model(path);
@@ -185,8 +185,10 @@ TEST_CASE("model_file: damaged files are refused with a clear message")
   damaged[0] = 'X';
   CHECK(load_error(damaged) == path + ": not a scee model file (bad magic; expected \"SCEEMODL\")");
   damaged = bytes;
-  damaged[8] = 2; // version 2, little-endian
-  CHECK(load_error(damaged) == path + ": model format version 2 is not supported (this scee reads version 1)");
+  damaged[8] = 3; // version 3, little-endian
+  CHECK(load_error(damaged) == path + ": model format version 3 is not supported (this scee reads versions 1 to 2)");
+  damaged[8] = 0;
+  CHECK(load_error(damaged) == path + ": model format version 0 is not supported (this scee reads versions 1 to 2)");
 
   const Parts parts(bytes);
   const std::size_t header_end = 20 + parts.header.size();
@@ -208,6 +210,39 @@ TEST_CASE("model_file: damaged files are refused with a clear message")
   damaged = bytes;
   damaged[30] ^= 0x20; // a header byte
   check_error(load_error(damaged), path, "checksum mismatch");
+}
+
+TEST_CASE("model_file: format 1 files (MLPs, tensors junctionJ and exitE) are still read")
+{
+  // A format 1 file is a format 2 file of an MLP with the tensors named as format 1 named them.
+  TempDir dir("model_file");
+  const std::string v2 = dir.file("v2.scee"), v1 = dir.file("v1.scee");
+  const ModelFile saved = sample_model();
+  save_model(v2, saved);
+  Parts parts(read_bytes(v2));
+  json h = parts.header_json();
+  h["format_version"] = 1;
+  for (auto& t : h.at("tensors")) {
+    std::string name = t.at("name");
+    if (name.rfind("layer", 0) == 0)
+      name = "junction" + name.substr(5);
+    else if (const auto dot = name.find(".layer1."); dot != std::string::npos)
+      name = name.substr(0, dot) + name.substr(dot + 7);
+    t["name"] = name;
+  }
+  parts.set_header(h);
+  parts.version = 1;
+  write_bytes(v1, parts.signed_bytes());
+  const ModelFile loaded = load_model(v1);
+  CHECK(loaded.network.spec() == saved.network.spec());
+  const Activations x = random_activations(12, 4, 9);
+  CHECK(loaded.network.forward_range(0, 3, x) == saved.network.forward_range(0, 3, x));
+  CHECK(loaded.network.exit_logits(1, saved.network.forward_range(0, 2, x)) ==
+        saved.network.exit_logits(1, saved.network.forward_range(0, 2, x)));
+  // Format 1 names do not load as format 2.
+  parts.version = 2;
+  write_bytes(v1, parts.signed_bytes());
+  check_error(input_error([&] { load_model(v1); }), v1, "tensor layer1.indices is missing");
 }
 
 TEST_CASE("model_file: re-signed files with a bad header or tensors are refused")
@@ -254,29 +289,29 @@ TEST_CASE("model_file: re-signed files with a bad header or tensors are refused"
     q.set_header(j);
     return load_error(q);
   };
-  CHECK(with_tensor("junction2.weights", [](json& t) { t = nullptr; }) ==
-        path + ": tensor junction2.weights is missing");
-  CHECK(with_tensor("exit1.bias", [](json& t) { t = nullptr; }) == path + ": tensor exit1.bias is missing");
-  check_error(with_tensor("junction1.bias", [](json& t) { t["bytes"] = 28; }), path,
-              "tensor junction1.bias has 28 bytes at offset");
-  check_error(with_tensor("junction1.bias", [](json& t) { t["bytes"] = 28; }), path, "expected 32 within");
-  check_error(with_tensor("junction3.weights", [&](json& t) { t["offset"] = parts.payload.size(); }), path,
-              "tensor junction3.weights has 96 bytes at offset");
+  CHECK(with_tensor("layer2.weights", [](json& t) { t = nullptr; }) ==
+        path + ": tensor layer2.weights is missing");
+  CHECK(with_tensor("exit1.layer1.bias", [](json& t) { t = nullptr; }) == path + ": tensor exit1.layer1.bias is missing");
+  check_error(with_tensor("layer1.bias", [](json& t) { t["bytes"] = 28; }), path,
+              "tensor layer1.bias has 28 bytes at offset");
+  check_error(with_tensor("layer1.bias", [](json& t) { t["bytes"] = 28; }), path, "expected 32 within");
+  check_error(with_tensor("layer3.weights", [&](json& t) { t["offset"] = parts.payload.size(); }), path,
+              "tensor layer3.weights has 96 bytes at offset");
   // An offset so large that offset + bytes wraps around must not read outside the file.
-  check_error(with_tensor("junction3.weights", [](json& t) { t["offset"] = std::uint64_t(0) - 8; }), path,
-              "tensor junction3.weights has 96 bytes at offset");
-  check_error(with_tensor("junction3.weights", [](json& t) { t["offset"] = -8; }), path,
-              "tensor junction3.weights");
-  check_error(with_tensor("junction3.weights", [](json& t) { t["offset"] = "zero"; }), path,
+  check_error(with_tensor("layer3.weights", [](json& t) { t["offset"] = std::uint64_t(0) - 8; }), path,
+              "tensor layer3.weights has 96 bytes at offset");
+  check_error(with_tensor("layer3.weights", [](json& t) { t["offset"] = -8; }), path,
+              "tensor layer3.weights");
+  check_error(with_tensor("layer3.weights", [](json& t) { t["offset"] = "zero"; }), path,
               "the header is incomplete or of the wrong type");
   // Regression (found while writing tests/fuzz/fuzz_model_file): a float offset or size beyond size_t was converted
   // with undefined behaviour (UBSan: "1e+300 is outside the range of representable values"); fractions truncated.
-  check_error(with_tensor("junction3.weights", [](json& t) { t["offset"] = 1e300; }), path,
-              "tensor junction3.weights: \"offset\" and \"bytes\" must be non-negative integers, got 1e+300 and 96");
-  check_error(with_tensor("junction3.weights", [](json& t) { t["bytes"] = -1e300; }), path,
+  check_error(with_tensor("layer3.weights", [](json& t) { t["offset"] = 1e300; }), path,
+              "tensor layer3.weights: \"offset\" and \"bytes\" must be non-negative integers, got 1e+300 and 96");
+  check_error(with_tensor("layer3.weights", [](json& t) { t["bytes"] = -1e300; }), path,
               "must be non-negative integers, got");
-  check_error(with_tensor("junction1.bias", [](json& t) { t["offset"] = 0.5; }), path,
-              "tensor junction1.bias: \"offset\" and \"bytes\" must be non-negative integers, got 0.5 and");
+  check_error(with_tensor("layer1.bias", [](json& t) { t["offset"] = 0.5; }), path,
+              "tensor layer1.bias: \"offset\" and \"bytes\" must be non-negative integers, got 0.5 and");
 
   // A spec that is no longer valid: 12*3 is not divisible by 8.
   h = parts.header_json();
@@ -312,14 +347,14 @@ TEST_CASE("model_spec: JSON specs are read strictly")
   const ModelSpec paper = spec({{"widths", {800, 40, 40, 10}},
                                 {"densities", {0.05, 0.225, 1.0}},
                                 {"exits", {{{"after_layer", 1}, {"density", 1.0}}}}});
-  CHECK(paper.network.fan_outs == std::vector<int>{2, 9, 10});
-  CHECK(paper.network.exits == std::vector<ExitSpec>{{1, 10}});
+  CHECK(paper.network.mlp_shape()->fan_outs == std::vector<int>{2, 9, 10});
+  CHECK(paper.network.mlp_shape()->exits == std::vector<std::pair<int, int>>{{1, 10}});
   CHECK(paper.network == default_model_spec().network);
   CHECK(paper.training == TrainConfig{});
-  CHECK(spec({{"widths", {784, 100, 10}}, {"densities", {0.3, 0.5}}}).network.fan_outs == std::vector<int>{25, 5});
+  CHECK(spec({{"widths", {784, 100, 10}}, {"densities", {0.3, 0.5}}}).network.mlp_shape()->fan_outs == std::vector<int>{25, 5});
   const ModelSpec dense_exit =
       spec({{"widths", {12, 8, 6, 4}}, {"fan_outs", {2, 3, 4}}, {"exits", {{{"after_layer", 2}}}}});
-  CHECK(dense_exit.network.exits == std::vector<ExitSpec>{{2, 4}}); // dense by default
+  CHECK(dense_exit.network.mlp_shape()->exits == std::vector<std::pair<int, int>>{{2, 4}}); // dense by default
   CHECK(dense_exit.network.seed == 1);
 
   const json good = {{"widths", {12, 8, 6, 4}},
@@ -328,7 +363,7 @@ TEST_CASE("model_spec: JSON specs are read strictly")
                      {"seed", 5},
                      {"training", {{"epochs", 3}, {"exit_loss_weights", {0.5}}, {"he_fan_in", "sparse"}}}};
   const ModelSpec s = spec(good);
-  CHECK(s.network == NetworkSpec{{12, 8, 6, 4}, {2, 3, 4}, {ExitSpec{1, 2}}, 5});
+  CHECK(s.network == NetworkSpec::mlp({12, 8, 6, 4}, {2, 3, 4}, {{1, 2}}, 5));
   CHECK(s.training.epochs == 3);
   CHECK(s.training.exit_loss_weights == std::vector<double>{0.5});
   CHECK_FALSE(s.training.he_fan_in_dense);
@@ -396,7 +431,7 @@ TEST_CASE("model_spec: spec files")
   const std::string path = dir.file("spec.json");
   write_bytes(path, R"({"widths": [12, 8, 4], "densities": [0.25, 1.0], "training": {"epochs": 2}})");
   const ModelSpec s = load_model_spec(path);
-  CHECK(s.network.fan_outs == std::vector<int>{2, 4});
+  CHECK(s.network.mlp_shape()->fan_outs == std::vector<int>{2, 4});
   CHECK(s.training.epochs == 2);
   write_bytes(path, R"({"widths": [12, 8, 4], )");
   CHECK(contains(input_error([&] { load_model_spec(path); }), path + ": not valid JSON: "));

@@ -27,7 +27,7 @@ Network random_network(std::uint64_t seed)
   for (int j = 1; j <= net.depth(); ++j)
     randomise(net.junction(j), seed + std::uint64_t(j));
   for (std::size_t e = 0; e < net.exit_count(); ++e)
-    randomise(net.exit_head(e), seed + 100 + e);
+    randomise(scee::test::exit_head(net, e), seed + 100 + e);
   return net;
 }
 
@@ -59,7 +59,7 @@ TEST_CASE("network: forward_range(0, L) equals forward_range(0, k) then (k, L) f
     for (int k = 0; k <= L; ++k) {
       CAPTURE(k);
       const Activations head = net.forward_range(0, k, x);
-      CHECK(head.rows() == net.spec().widths[k]);
+      CHECK(head.rows() == net.spec().shape(k).size());
       CHECK(net.forward_range(k, L, head) == whole); // bit-identical: the same operations in the same order
       for (int m = k; m <= L; ++m) // and any three-way split
         CHECK(net.forward_range(m, L, net.forward_range(k, m, head)) == whole);
@@ -97,9 +97,9 @@ TEST_CASE("network: exit heads read their hidden layer")
   CHECK(net.exit_after(2) == 1);
   CHECK(net.exit_after(3) == -1);
   CHECK(net.exit_after(0) == -1);
-  CHECK(net.exit_head(0).fan_out() == 2);
-  CHECK(net.exit_head(0).dense() == false);
-  CHECK(net.exit_head(1).dense() == true);
+  CHECK(scee::test::exit_head(net, 0).fan_out() == 2);
+  CHECK(scee::test::exit_head(net, 0).dense() == false);
+  CHECK(scee::test::exit_head(net, 1).dense() == true);
   const Activations x = random_activations(12, 6, 32);
   for (std::size_t e = 0; e < net.exit_count(); ++e) {
     const int layer = net.spec().exits[e].after_layer;
@@ -107,7 +107,7 @@ TEST_CASE("network: exit heads read their hidden layer")
     const Activations z = net.exit_logits(e, hidden);
     CHECK(z.rows() == 4);
     CHECK(z.cols() == 6);
-    const Dense reference = (net.exit_head(e).to_dense() * Dense(hidden)).colwise() + net.exit_head(e).bias();
+    const Dense reference = (scee::test::exit_head(net, e).to_dense() * Dense(hidden)).colwise() + scee::test::exit_head(net, e).bias();
     CHECK(close(Dense(z), reference));
     CHECK(z.minCoeff() < 0.0f); // no ReLU on exit logits either
   }
@@ -176,7 +176,7 @@ TEST_CASE("network: exit criteria")
 
 TEST_CASE("network: costs add up")
 {
-  const Network net(NetworkSpec{{800, 40, 40, 10}, {2, 9, 10}, {ExitSpec{1, 10}}, 1});
+  const Network net(NetworkSpec::mlp({800, 40, 40, 10}, {2, 9, 10}, {{1, 10}}, 1));
   const NetworkCost all = net.cost(0, 3);
   CHECK(all.weights == 1600 + 360 + 400);
   CHECK(all.biases == 90);
@@ -193,12 +193,12 @@ TEST_CASE("network: costs add up")
   CHECK(net.cost(1, 1).weights == 0);
   CHECK(net.exit_cost(0).weights == 400);
   CHECK(net.exit_cost(0).storage_bytes == 1640);
-  CHECK(net.exit_cost(0).macs == net.exit_head(0).cost().macs);
+  CHECK(net.exit_cost(0).macs == scee::test::exit_head(net, 0).cost().macs);
 }
 
 TEST_CASE("network: He-normal initialisation")
 {
-  Network net(NetworkSpec{{800, 40, 40, 10}, {2, 9, 10}, {ExitSpec{1, 10}}, 1});
+  Network net(NetworkSpec::mlp({800, 40, 40, 10}, {2, 9, 10}, {{1, 10}}, 1));
   for (const bool dense_fan_in : {true, false}) {
     CAPTURE(dense_fan_in);
     net.initialise(4, 0.1, dense_fan_in);
@@ -229,54 +229,65 @@ TEST_CASE("network: spec validation")
   auto message = [](NetworkSpec s) { return input_error([&] { s.validate("net"); }); };
   const NetworkSpec good = small_spec();
   CHECK(message(good) == "");
+  auto exits = [&](std::vector<std::pair<int, int>> e) { return NetworkSpec::mlp({12, 8, 6, 4}, {2, 3, 4}, e, 3); };
 
-  NetworkSpec s = good;
-  s.exits = {ExitSpec{0, 4}};
-  CHECK(message(s) == "net: exit 0 after layer 0: must be after a hidden layer, 1..2");
-  s.exits = {ExitSpec{3, 4}};
-  CHECK(message(s) == "net: exit 0 after layer 3: must be after a hidden layer, 1..2");
-  s.exits = {ExitSpec{1, 4}, ExitSpec{2, 4}, ExitSpec{1, 2}};
-  CHECK(message(s) == "net: two exits after layer 1");
-  s.exits = {ExitSpec{2, 1}};
+  CHECK(message(exits({{0, 4}})) == "net: exit 0 after layer 0: must be after a hidden layer, 1..2");
+  CHECK(message(exits({{3, 4}})) == "net: exit 0 after layer 3: must be after a hidden layer, 1..2");
+  CHECK(message(exits({{1, 4}, {2, 4}, {1, 2}})) == "net: two exits after layer 1");
+  const NetworkSpec s = exits({{2, 1}});
   CHECK(contains(message(s), "net: exit after layer 2 (6->4): fan-out 1 is not valid for a 6->4 junction"));
   CHECK(contains(message(s), "valid fan-outs: 2, 4"));
 
-  s = good;
-  s.fan_outs = {2, 3};
-  CHECK(message(s) == "net: 2 fan-outs given for 3 junctions");
-  s.fan_outs = {2, 3, 4, 4};
-  CHECK(message(s) == "net: 4 fan-outs given for 3 junctions");
-  s.fan_outs = {3, 3, 4};
-  CHECK(contains(message(s), "net: junction 1 (12->8): fan-out 3 is not valid for a 12->8 junction"));
-
-  s = good;
-  s.widths = {12};
-  CHECK(message(s) == "net: widths needs at least an input and an output layer");
-  s.widths = {12, 0, 6, 4};
-  CHECK(message(s) == "net: every width must be >= 1");
-  s.widths = {12, 8, 6, 1};
-  CHECK(message(s) == "net: the output layer needs at least 2 classes");
+  CHECK(contains(message(NetworkSpec::mlp({12, 8, 6, 4}, {3, 3, 4})),
+                 "net: junction 1 (12->8): fan-out 3 is not valid for a 12->8 junction"));
+  CHECK(message(NetworkSpec::mlp({12}, {})) == "net: the network needs at least one layer");
+  CHECK(message(NetworkSpec::mlp({12, 8, 6, 1}, {2, 3, 1})) == "net: the output layer needs at least 2 classes");
+  NetworkSpec no_input = good;
+  no_input.input = {0, 1, 1};
+  CHECK(message(no_input) == "net: the input shape 0x1x1 needs every side >= 1");
 
   // The constructors validate too.
-  s = good;
-  s.fan_outs = {2, 3};
-  CHECK(contains(input_error([&] { Network n(s); }), "network: 2 fan-outs given for 3 junctions"));
+  CHECK(contains(input_error([&] { Network n(NetworkSpec::mlp({12, 8, 6, 4}, {3, 3, 4})); }),
+                 "network: junction 1 (12->8): fan-out 3 is not valid"));
 }
 
-TEST_CASE("network: explicit junctions must match the spec")
+TEST_CASE("network: explicit layers must match the spec")
 {
   const Network net(small_spec());
-  std::vector<SparseLinear> layers{net.junction(1), net.junction(2), net.junction(3)};
-  std::vector<SparseLinear> exits{net.exit_head(0), net.exit_head(1)};
-  CHECK(input_error([&] { Network n(net.spec(), layers, exits); }) == "");
-  CHECK(input_error([&] { Network n(net.spec(), layers, {exits[0]}); }) ==
-        "network: junction or exit count differs from the spec");
-  auto wrong = layers;
-  wrong[1] = SparseLinear(8, 6, 6, 1); // dense where the spec says fan-out 3
-  CHECK(input_error([&] { Network n(net.spec(), wrong, exits); }) ==
-        "junction 2 is 8->6 with fan-out 6, the spec says 8->6 with fan-out 3");
-  auto wrong_exit = exits;
-  wrong_exit[0] = SparseLinear(8, 4, 4, 1);
-  CHECK(input_error([&] { Network n(net.spec(), layers, wrong_exit); }) ==
-        "exit 0 is 8->4 with fan-out 4, the spec says 8->4 with fan-out 2");
+  auto layers = [&] {
+    LayerStack l;
+    for (int j = 1; j <= net.depth(); ++j)
+      l.push_back(net.layer(j).clone());
+    return l;
+  };
+  auto exits = [&] {
+    std::vector<LayerStack> x;
+    for (std::size_t e = 0; e < net.exit_count(); ++e) {
+      x.emplace_back();
+      x.back().push_back(net.exit_layer(e, 1).clone());
+    }
+    return x;
+  };
+  CHECK(input_error([&] { Network n(net.spec(), layers(), exits()); }) == "");
+  CHECK(input_error([&] {
+          auto one = exits();
+          one.pop_back();
+          Network n(net.spec(), layers(), std::move(one));
+        }) == "network: layer or exit count differs from the spec");
+  CHECK(input_error([&] {
+          auto wrong = layers();
+          LayerSpec dense = net.layer(2).spec();
+          dense.fan_out = 6; // dense where the spec says fan-out 3
+          wrong[1] = make_layer(dense, net.layer(2).in_shape(), 1);
+          Network n(net.spec(), std::move(wrong), exits());
+        }) == "layer 2 is {\"fan_out\":6,\"out_features\":6,\"relu\":true,\"type\":\"fc\"} on 8, the spec says "
+              "{\"fan_out\":3,\"out_features\":6,\"relu\":true,\"type\":\"fc\"} on 8");
+  CHECK(contains(input_error([&] {
+                   auto wrong = exits();
+                   LayerSpec dense = net.exit_layer(0, 1).spec();
+                   dense.fan_out = 4;
+                   wrong[0][0] = make_layer(dense, net.exit_layer(0, 1).in_shape(), 1);
+                   Network n(net.spec(), layers(), std::move(wrong));
+                 }),
+                 "exit 0 layer 1 is {\"fan_out\":4,"));
 }

@@ -186,7 +186,7 @@ TEST_CASE("a model spec inline and the other workloads")
   Scenario s = load_scenario(dir.write("spec.json", j));
   REQUIRE(s.model_spec.has_value());
   CHECK(!s.model_file.has_value());
-  CHECK(s.model_spec->network.fan_outs == std::vector<int>{2, 9, 10});
+  CHECK(s.model_spec->network.mlp_shape()->fan_outs == std::vector<int>{2, 9, 10});
   CHECK(s.model_spec->training.epochs == 3);
   CHECK(s.arrival == Arrival::closed_loop);
   CHECK(s.think_time_s == 0.5);

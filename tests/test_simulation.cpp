@@ -29,7 +29,7 @@ TEST_CASE("simulation: one device, no contention, matches the closed form per sa
   REQUIRE(r.samples.size() == std::size_t(s.samples));
 
   const double rate = s.device.pstates[0].rate_macs_per_s;
-  const double head_s = double(net.cost(0, 1).macs + net.exit_head(0).cost().macs) / rate;
+  const double head_s = double(net.cost(0, 1).macs + net.exit_cost(0).macs) / rate;
   const std::int64_t up_bytes = s.header_bytes + payload_bytes(40, Encoding::fp32);
   const std::int64_t down_bytes = s.header_bytes + s.reply_bytes;
   const double up_s = s.network.latency_s + double(up_bytes) * 8 / s.network.uplink_bandwidth_bps;
@@ -183,7 +183,7 @@ struct Trained {
 };
 Trained briefly_trained(int samples)
 {
-  NetworkSpec spec{{800, 40, 40, 10}, {2, 9, 10}, {{1, 10}}, 1};
+  NetworkSpec spec = NetworkSpec::mlp({800, 40, 40, 10}, {2, 9, 10}, {{1, 10}}, 1);
   Network net(spec);
   TrainConfig cfg;
   cfg.epochs = 3;

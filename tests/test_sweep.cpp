@@ -181,7 +181,7 @@ TEST_CASE("sweep: --shard parsing")
 TEST_CASE("sweep: inputs preloaded before the points fork are those the points would load")
 {
   // A sweep reads every point's model and test samples once (preload_inputs) and its points' processes inherit them.
-  Network net(NetworkSpec{{800, 40, 10}, {2, 10}, {{1, 10}}, 5});
+  Network net(NetworkSpec::mlp({800, 40, 10}, {2, 10}, {{1, 10}}, 5));
   net.initialise(6, 0.1, true);
   const std::string model_path = write_temp("preload.scee", "");
   save_model(model_path, {net, TrainConfig{}, nlohmann::json::object()});

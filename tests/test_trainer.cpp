@@ -32,7 +32,7 @@ std::vector<SparseLinear*> tensors(Network& net)
   for (int j = 1; j <= net.depth(); ++j)
     t.push_back(&net.junction(j));
   for (std::size_t e = 0; e < net.exit_count(); ++e)
-    t.push_back(&net.exit_head(e));
+    t.push_back(&scee::test::exit_head(net, e));
   return t;
 }
 
@@ -143,7 +143,7 @@ TEST_CASE("trainer: analytic gradients equal central finite differences")
   for (std::size_t k = 0; k < t.size(); ++k) {
     for (const bool bias : {false, true}) {
       float* param = bias ? t[k]->bias().data() : t[k]->values();
-      const std::vector<float>& g = bias ? analytic.db[k] : analytic.dw[k];
+      const std::vector<float>& g = analytic.layers[k][bias ? 1 : 0];
       const std::size_t count = bias ? std::size_t(t[k]->out()) : std::size_t(t[k]->nnz());
       REQUIRE(g.size() == count);
       double diff2 = 0, norm2 = 0;
@@ -204,25 +204,25 @@ TEST_CASE("trainer: joint loss at zero weights and the frozen-backbone gradients
   // d/db of the final layer: weight * mean over the batch of (1/4 - onehot).
   for (int c = 0; c < 4; ++c) {
     const double share = double(std::count(labels.begin(), labels.end(), c)) / 6.0;
-    CHECK(g.db[2][std::size_t(c)] == doctest::Approx(final_weight * (0.25 - share)).epsilon(1e-6));
-    CHECK(g.db[3][std::size_t(c)] == doctest::Approx(0.5 * (0.25 - share)).epsilon(1e-6));
+    CHECK(g.layers[2][1][std::size_t(c)] == doctest::Approx(final_weight * (0.25 - share)).epsilon(1e-6));
+    CHECK(g.layers[3][1][std::size_t(c)] == doctest::Approx(0.5 * (0.25 - share)).epsilon(1e-6));
   }
 
   // Freezing the backbone: the heads' gradients are unchanged, the junctions' are zero.
   net.initialise(3, 0.1, true);
   Gradients full(net), frozen(net);
   const BatchLoss a = joint_loss_and_gradients(net, x, labels, final_weight, exit_weights, false, full);
-  frozen.dw[0].assign(frozen.dw[0].size(), 1.0f); // stale values must be overwritten
+  frozen.layers[0][0].assign(frozen.layers[0][0].size(), 1.0f); // stale values must be overwritten
   const BatchLoss b = joint_loss_and_gradients(net, x, labels, final_weight, exit_weights, true, frozen);
   CHECK(a.loss == b.loss);
   CHECK(a.correct == b.correct);
   for (std::size_t k = 0; k < 3; ++k) {
-    CHECK(std::all_of(frozen.dw[k].begin(), frozen.dw[k].end(), [](float v) { return v == 0.0f; }));
-    CHECK(std::all_of(frozen.db[k].begin(), frozen.db[k].end(), [](float v) { return v == 0.0f; }));
+    CHECK(std::all_of(frozen.layers[k][0].begin(), frozen.layers[k][0].end(), [](float v) { return v == 0.0f; }));
+    CHECK(std::all_of(frozen.layers[k][1].begin(), frozen.layers[k][1].end(), [](float v) { return v == 0.0f; }));
   }
   for (std::size_t k = 3; k < 5; ++k) {
-    CHECK(frozen.dw[k] == full.dw[k]);
-    CHECK(frozen.db[k] == full.db[k]);
+    CHECK(frozen.layers[k][0] == full.layers[k][0]);
+    CHECK(frozen.layers[k][1] == full.layers[k][1]);
   }
 }
 
@@ -289,15 +289,15 @@ TEST_CASE("trainer: freeze_backbone trains the heads only")
   CHECK(same_backbone(net, before));
   for (std::size_t e = 0; e < net.exit_count(); ++e) {
     CAPTURE(e);
-    CHECK_FALSE(identical(net.exit_head(e), before.exit_head(e)));
+    CHECK_FALSE(identical(scee::test::exit_head(net, e), scee::test::exit_head(before, e)));
     // The heads were trained, not merely re-initialised.
     Network fresh(net.spec());
     fresh.initialise(cfg.seed, cfg.bias_init, cfg.he_fan_in_dense);
-    CHECK_FALSE(identical(net.exit_head(e), fresh.exit_head(e)));
+    CHECK_FALSE(identical(scee::test::exit_head(net, e), scee::test::exit_head(fresh, e)));
   }
   CHECK(records.back().test_exit_accuracy.size() == 2);
 
-  Network no_exits(NetworkSpec{{12, 8, 4}, {2, 4}, {}, 1});
+  Network no_exits(NetworkSpec::mlp({12, 8, 4}, {2, 4}, {}, 1));
   TrainConfig no_exit_cfg = cfg;
   no_exit_cfg.exit_loss_weights.clear();
   CHECK(input_error([&] { train(no_exits, no_exit_cfg, data, nullptr); }) ==
@@ -311,7 +311,7 @@ TEST_CASE("trainer: bad inputs and evaluation")
   TrainConfig cfg = small_config();
   cfg.exit_loss_weights = {1.0};
   CHECK(input_error([&] { train(net, cfg, data, nullptr); }) == "training: 1 exit loss weights for 2 exits");
-  Network wide(NetworkSpec{{16, 8, 4}, {2, 4}, {}, 1});
+  Network wide(NetworkSpec::mlp({16, 8, 4}, {2, 4}, {}, 1));
   CHECK(input_error([&] { train(wide, small_config(), data, nullptr); }) ==
         "training: dataset width 12 differs from the network's input width 16");
 
@@ -388,7 +388,7 @@ TEST_CASE("trainer: a short MNIST run with the paper's network learns")
   // bounds sit well below that and far above chance (10%); the next test checks the recipe against Keras.
   const Dataset train_set = load_dataset("mnist", Split::train, 800, 6000);
   const Dataset test_set = load_dataset("mnist", Split::test, 800, 1000);
-  Network net(NetworkSpec{{800, 40, 40, 10}, {2, 9, 10}, {ExitSpec{1, 10}}, 1});
+  Network net(NetworkSpec::mlp({800, 40, 40, 10}, {2, 9, 10}, {{1, 10}}, 1));
   TrainConfig cfg;
   cfg.epochs = 3;
   const auto records = train(net, cfg, train_set, &test_set);
@@ -407,7 +407,7 @@ TEST_CASE("trainer: Dey's network matches Keras's first epoch")
   // Dey's [800, 100, 10] with fan-outs [50, 10], trained by Keras 2.2.4 with this recipe on 60,000 MNIST samples,
   // stored an epoch-1 training accuracy of 85.6% (reference/paper.md, section 2.1). Seeds 1-3 give 84.9-85.6% here.
   const Dataset train_set = load_dataset("mnist", Split::train, 800);
-  Network net(NetworkSpec{{800, 100, 10}, {50, 10}, {}, 1});
+  Network net(NetworkSpec::mlp({800, 100, 10}, {50, 10}, {}, 1));
   TrainConfig cfg;
   cfg.epochs = 1;
   const auto records = train(net, cfg, train_set, nullptr);

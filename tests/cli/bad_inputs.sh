@@ -57,7 +57,7 @@ payload=$((20 + header))
 head -c 10 "$m/tiny.scee" > "$m/short.scee"
 head -c $((size / 2)) "$m/tiny.scee" > "$m/truncated.scee"
 cp "$m/tiny.scee" "$m/bad_magic.scee" && put "$m/bad_magic.scee" 0 'X'
-cp "$m/tiny.scee" "$m/bad_version.scee" && put "$m/bad_version.scee" 8 '\x02'
+cp "$m/tiny.scee" "$m/bad_version.scee" && put "$m/bad_version.scee" 8 '\x03'
 cp "$m/tiny.scee" "$m/header_overflow.scee" && put "$m/header_overflow.scee" 12 '\xff\xff\xff\xff\xff\xff\xff\xff'
 cp "$m/tiny.scee" "$m/flipped.scee" && put "$m/flipped.scee" $((payload + 100)) '\x55' && put "$m/flipped.scee" $((payload + 101)) '\xaa'
 with_header "$m/tiny.scee" 's/.*/{"format": "scee-model", /' "$m/header_not_json.scee"

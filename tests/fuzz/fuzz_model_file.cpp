@@ -30,7 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   // Outside any try: an exception here is a bug, and libFuzzer reports it as a crash.
   const scee::Network& net = model.network;
-  scee::Activations a = scee::Activations::Zero(net.spec().widths.front(), 1);
+  scee::Activations a = scee::Activations::Zero(int(net.spec().input.size()), 1);
   for (int layer = 1; layer <= net.depth(); ++layer) {
     a = net.forward_range(layer - 1, layer, a);
     if (const int e = net.exit_after(layer); e >= 0)

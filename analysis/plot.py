@@ -454,7 +454,9 @@ def storage_macs_vs_density(ok):
         ax.annotate("fully connected", (100 * m["density"], m["storage"] / 1e3), textcoords="offset points",
                     xytext=(-14, 28), ha="right", fontsize=8, arrowprops={"arrowstyle": "->", "lw": 0.7})
     elif {"fc_storage_bytes", "fc_weights"} <= set(ok.columns) and ok["fc_storage_bytes"].notna().any():
-        fc_storage, fc_macs = ok["fc_storage_bytes"].median(), ok["fc_weights"].median()
+        fc_storage = ok["fc_storage_bytes"].median()
+        # fc_macs since CNNs (a convolution's MACs are not its weights); an MLP's MACs are its weights
+        fc_macs = ok["fc_macs"].median() if "fc_macs" in ok.columns else ok["fc_weights"].median()
         ax.plot([100], [fc_storage / 1e3], marker="o", markersize=6, color="C0", markerfacecolor="none")
         ax.plot([100], [fc_macs], marker="s", markersize=6, color="C1", markerfacecolor="none")
         ax.annotate("fully connected\n(reference, not simulated)", (100, fc_storage / 1e3),

@@ -186,7 +186,13 @@ nlohmann::ordered_json summarize(const Scenario& s, const Network& net, const Si
   j["model_density"] = double(model.weights) / double(dense.weights);
   j["model_macs"] = model.macs;
   j["model_storage_bytes"] = model.storage_bytes;
+  // The split: per-sample MACs of the head (device, exits excluded) and the tail (server), and the elements of the
+  // activation the device sends.
+  j["head_macs"] = net.cost(0, s.split_after).macs;
+  j["tail_macs"] = net.cost(s.split_after, L).macs;
+  j["split_activation_elements"] = net.spec().shape(s.split_after).size();
   j["fc_weights"] = dense.weights;
+  j["fc_macs"] = dense.macs;
   j["fc_storage_bytes"] = dense.storage_bytes;
   j["edge_storage_bytes"] = fp.storage_bytes;
   j["edge_memory_bytes"] = fp.total();

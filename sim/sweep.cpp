@@ -53,6 +53,38 @@ static const std::string* pointer_of(const std::string& name)
   return nullptr;
 }
 
+/// Whether a scenario's model is a spec in the "layers" form.
+static bool layered_spec(const nlohmann::json& scenario)
+{
+  const auto model = scenario.find("model");
+  if (model == scenario.end() || !model->is_object() || !model->contains("spec") || !(*model)["spec"].is_object())
+    return false;
+  const auto& spec = (*model)["spec"];
+  return spec.contains("layers") && spec["layers"].is_array();
+}
+
+/// The fc and conv entries of a "layers" list, in order: what a fan_outs or densities axis sets, one value each.
+static std::vector<nlohmann::json*> connected_layers(nlohmann::json& layers)
+{
+  std::vector<nlohmann::json*> out;
+  for (auto& l : layers)
+    if (l.is_object() && l.contains("type") && (l["type"] == "fc" || l["type"] == "conv"))
+      out.push_back(&l);
+  return out;
+}
+
+/// A fan_outs or densities axis on a "layers" spec sets "fan_out" or "density" of each fc and conv layer of the main
+/// path (exit branches keep theirs).
+static void set_layer_connectivity(nlohmann::json& layers, const std::string& axis, const nlohmann::json& values)
+{
+  const std::string key = axis == "fan_outs" ? "fan_out" : "density";
+  const auto targets = connected_layers(layers);
+  for (std::size_t i = 0; i < targets.size() && values.is_array() && i < values.size(); ++i) {
+    (*targets[i]).erase(axis == "fan_outs" ? "density" : "fan_out");
+    (*targets[i])[key] = values[i];
+  }
+}
+
 /// Point i of the n points of a sweep (see Sweep::points()).
 static SweepPoint make_point(const Sweep& sweep, std::size_t i, std::size_t n)
 {
@@ -67,6 +99,10 @@ static SweepPoint make_point(const Sweep& sweep, std::size_t i, std::size_t n)
     for (std::size_t k = 0; k < a.names.size(); ++k) {
       const std::string& axis = a.names[k];
       p.axis_values[axis] = step[k];
+      if ((axis == "fan_outs" || axis == "densities") && layered_spec(p.scenario)) {
+        set_layer_connectivity(p.scenario["model"]["spec"]["layers"], axis, step[k]);
+        continue;
+      }
       p.scenario[nlohmann::json::json_pointer(*pointer_of(axis))] = step[k];
       if (axis == "fan_outs")
         p.scenario["model"]["spec"].erase("densities");
@@ -199,6 +235,24 @@ Sweep load_sweep(const std::string& file)
               fmt::format("must be a JSON object (sweep axis \"{}\" sets {}), got {}", n, target, brief(*node)));
       }
     }
+  }
+  if (layered_spec(sw.base)) { // one value per fc and conv layer of the main path
+    nlohmann::json layers = sw.base["model"]["spec"]["layers"];
+    const std::size_t want = connected_layers(layers).size();
+    for (std::size_t a = 0; a < sw.axes.size(); ++a)
+      for (std::size_t k = 0; k < sw.axes[a].names.size(); ++k) {
+        const std::string& n = sw.axes[a].names[k];
+        if (n != "fan_outs" && n != "densities")
+          continue;
+        for (std::size_t i = 0; i < sw.axes[a].steps.size(); ++i) {
+          const auto& v = sw.axes[a].steps[i][k];
+          if (!v.is_array() || v.size() != want)
+            Fields::fail_at(file, fmt::format("$.sweep.axes[{}].values[{}]", a, i),
+                            fmt::format("axis \"{}\" on a \"layers\" spec needs one value per fc and conv layer of "
+                                        "the main path ({}), got {}",
+                                        n, want, brief(v)));
+        }
+      }
   }
   if (std::count(seen.begin(), seen.end(), "fan_outs") && std::count(seen.begin(), seen.end(), "densities"))
     Fields::fail_at(file, "$.sweep.axes", "sweep \"fan_outs\" or \"densities\", not both");

@@ -233,3 +233,70 @@ TEST_CASE("simulation: a threshold that always exits sends nothing and scores th
   CHECK(double(correct) / s.samples == doctest::Approx(acc.exit_accuracy[0]).epsilon(1e-12));
   CHECK(r.server_energy_j == doctest::Approx(10.0 * r.end_s).epsilon(1e-12)); // the server only idled
 }
+
+TEST_CASE("simulation: a CNN split after a sparse convolution matches the closed form per sample")
+{
+  // conv 5x5/2 1->4 (ReLU), max-pool 2 (ceil), conv 3x3 4->8 at channel fan-out 4 (ReLU), flatten, fc 10; an exit
+  // branch (flatten, fc 10) after the pooling. Split after the sparse convolution: the device sends 8x4x4 floats.
+  NetworkSpec spec;
+  spec.input = {1, 28, 28};
+  LayerSpec c1, p, c2, flat, fc;
+  c1.kind = c2.kind = LayerKind::conv;
+  c1.out = 4, c1.kernel = 5, c1.stride = 2, c1.fan_out = 4, c1.relu = true;
+  p.kind = LayerKind::max_pool, p.kernel = 2, p.stride = 2, p.ceil_mode = true;
+  c2.out = 8, c2.kernel = 3, c2.fan_out = 4, c2.relu = true;
+  flat.kind = LayerKind::flatten;
+  fc.out = 10, fc.fan_out = 10;
+  spec.layers = {c1, p, c2, flat, fc};
+  spec.exits = {{2, {flat, fc}}};
+  Network net(spec);
+  net.initialise(4, 0.05, true);
+  REQUIRE(net.spec().shape(3) == Shape{8, 4, 4});
+
+  Scenario s = base_scenario();
+  s.split_after = 3;
+  s.device_exits = {2};
+  Dataset data = synthetic(s.samples);
+  data.input_width = 784;
+  data.x = Eigen::MatrixXf(data.x.topRows(784));
+  std::vector<double> conf;
+  for (int i = 0; i < s.samples; ++i)
+    conf.push_back(confidence(net.exit_logits(0, net.forward_range(0, 2, data.x.col(i))).data(), 10).max_prob);
+  s.threshold = percentile(conf, 0.5);
+  const SimulationResult r = simulate(s, net, data);
+
+  const double rate = s.device.pstates[0].rate_macs_per_s;
+  const std::int64_t head_macs = net.cost(0, 3).macs + net.exit_cost(0).macs;
+  CHECK(head_macs == 4 * 25 * 12 * 12 + 8 * 2 * 9 * 4 * 4 + 144 * 10); // two of four input channels per output
+  const double head_s = double(head_macs) / rate;
+  const double exit_s = double(net.cost(0, 2).macs + net.exit_cost(0).macs) / rate;
+  const std::int64_t up_bytes = s.header_bytes + payload_bytes(128, Encoding::fp32);
+  const double up_s = s.network.latency_s + double(up_bytes) * 8 / s.network.uplink_bandwidth_bps;
+  const double server_s = double(net.cost(3, 5).macs) / s.server.pstates[0].rate_macs_per_s;
+  const double down_s =
+      s.network.latency_s + double(s.header_bytes + s.reply_bytes) * 8 / s.network.downlink_bandwidth_bps;
+  int offloaded = 0, exited = 0;
+  for (const auto& x : r.samples) {
+    CAPTURE(x.sample);
+    const Activations h = net.forward_range(0, 2, data.x.col(x.sample));
+    const Confidence exit_conf = confidence(net.exit_logits(0, h).data(), 10);
+    if (exit_conf.max_prob >= s.threshold) {
+      ++exited;
+      CHECK(x.answered_by == AnsweredBy::edge_exit);
+      CHECK(x.prediction == exit_conf.prediction);
+      check_close(x.latency_s(), exit_s);
+      CHECK(x.edge_macs == net.cost(0, 2).macs + net.exit_cost(0).macs);
+    } else {
+      ++offloaded;
+      CHECK(x.answered_by == AnsweredBy::server);
+      CHECK(x.prediction == confidence(net.forward_range(3, 5, net.forward_range(2, 3, h)).data(), 10).prediction);
+      CHECK(x.bytes_up == up_bytes);
+      CHECK(x.edge_macs == head_macs);
+      CHECK(x.server_macs == net.cost(3, 5).macs);
+      check_close(x.edge_compute_s, head_s);
+      check_close(x.latency_s(), head_s + up_s + server_s + down_s);
+    }
+  }
+  CHECK(exited > 0);
+  CHECK(offloaded > 0);
+}

@@ -140,12 +140,17 @@ namespace {
 /// ReLU's backward on a layer output y: the gradient passes where y > 0.
 void relu_mask(const Activations& y, Activations& dy) { dy = (y.array() > 0.0f).select(dy, 0.0f); }
 
-/// Scratch buffers reused across calls (a batch's patch matrix is megabytes: fresh pages at every allocation cost
-/// more than the copy).
-Activations& scratch(int which)
+using Block = Eigen::Map<Activations>;
+
+/// A rows x cols matrix in scratch buffer `which`, reused across calls and layers: a batch's patch matrix is
+/// megabytes, and fresh pages at every allocation cost more than the copy. A buffer only grows.
+Block scratch(int which, Eigen::Index rows, Eigen::Index cols)
 {
-  thread_local Activations buffers[4];
-  return buffers[which];
+  thread_local std::vector<float> buffers[4];
+  auto& b = buffers[which];
+  if (b.size() < std::size_t(rows * cols))
+    b.resize(std::size_t(rows * cols));
+  return Block(b.data(), rows, cols);
 }
 
 } // namespace
@@ -214,15 +219,14 @@ float Conv2d::weight(int o, int i, int kh, int kw) const
   return w_[(std::size_t(o) * fan_in_ + std::size_t(it - row)) * std::size_t(k * k) + std::size_t(kh * k + kw)];
 }
 
-void Conv2d::patches(const Activations& x, int ci, Eigen::Index batch, Activations& col) const
+void Conv2d::patches(const Activations& x, int ci, Eigen::Index batch, float* col) const
 {
   const int k = spec_.kernel, s = spec_.stride, pad = spec_.padding, h = in_.h, w = in_.w, oh = out_.h, ow = out_.w;
   const Eigen::Index n = batch, plane = Eigen::Index(oh) * ow * n;
-  col.resize(Eigen::Index(k) * k, plane);
   const float* src = x.data() + Eigen::Index(ci) * h * w * n;
   for (int kh = 0; kh < k; ++kh)
     for (int kw = 0; kw < k; ++kw) {
-      float* dst = col.data() + Eigen::Index(kh * k + kw) * plane;
+      float* dst = col + Eigen::Index(kh * k + kw) * plane;
       for (int y = 0; y < oh; ++y) {
         const int iy = y * s + kh - pad;
         float* row = dst + Eigen::Index(y) * ow * n;
@@ -253,11 +257,10 @@ void Conv2d::forward(const Activations& x, Activations& y) const
   Eigen::Map<Activations> out(y.data(), spec_.out, plane);
   for (int o = 0; o < spec_.out; ++o)
     out.row(o).setConstant(b_[o]);
-  Activations& col = scratch(0);
-  Activations& part = scratch(1);
+  Block col = scratch(0, taps, plane), part = scratch(1, fo, plane);
   Activations kernels(fo, taps);
   for (int ci = 0; ci < in_.c; ++ci) {
-    patches(x, ci, n, col);
+    patches(x, ci, n, col.data());
     const int* fed = fed_.data() + std::size_t(ci) * fo;
     for (int r = 0; r < fo; ++r)
       kernels.row(r) = Eigen::Map<const Eigen::RowVectorXf>(w_.data() + std::size_t(fed[r]) * taps, taps);
@@ -288,15 +291,12 @@ void Conv2d::backward(const Activations& x, const Activations& y, Activations& d
     db[o] += g_out.row(o).sum();
   if (dx)
     dx->setZero(in_.size(), n);
-  Activations& col = scratch(0);
-  Activations& gathered = scratch(2);
-  Activations& dcol = scratch(3);
+  Block col = scratch(0, taps, plane), gathered = scratch(2, fo, plane), dcol = scratch(3, taps, plane);
   Activations kernels(fo, taps), dkernels(fo, taps);
   for (int ci = 0; ci < in_.c; ++ci) {
-    patches(x, ci, n, col);
+    patches(x, ci, n, col.data());
     const int* fed = fed_.data() + std::size_t(ci) * fo;
     if (!dense) {
-      gathered.resize(fo, plane);
       for (int r = 0; r < fo; ++r)
         gathered.row(r) = g_out.row(fed[r] / fan_in_);
     }
@@ -373,6 +373,7 @@ void Pool2d::backward(const Activations& x, const Activations& y, Activations& d
   const bool max = spec_.kind == LayerKind::max_pool;
   const Eigen::Index n = x.cols();
   dx->setZero(in_.size(), n);
+  std::vector<int> first(std::size_t(n), 0);
   for (int c = 0; c < in_.c; ++c)
     for (int oy = 0; oy < out_.h; ++oy)
       for (int ox = 0; ox < out_.w; ++ox) {
@@ -385,17 +386,24 @@ void Pool2d::backward(const Activations& x, const Activations& y, Activations& d
               dx->row((Eigen::Index(c) * in_.h + iy) * in_.w + ix) += share * dy.row(r);
           continue;
         }
-        // The gradient goes to the first element of the window (row by row) that holds the maximum.
-        for (Eigen::Index j = 0; j < n; ++j) {
-          bool found = false;
-          for (int iy = y0; iy < y1 && !found; ++iy)
-            for (int ix = x0; ix < x1 && !found; ++ix) {
-              const Eigen::Index i = (Eigen::Index(c) * in_.h + iy) * in_.w + ix;
-              if (x(i, j) == y(r, j)) {
-                (*dx)(i, j) += dy(r, j);
-                found = true;
-              }
-            }
+        // The gradient goes to the first element of the window (row by row) that holds the maximum: a pass from the
+        // last element to the first leaves in `first` the earliest match, then each element takes its share; both
+        // passes are branch-free over the batch.
+        const float* best = &y(r, 0);
+        const float* grad = &dy(r, 0);
+        const int cells = (y1 - y0) * (x1 - x0);
+        auto cell_row = [&](int cell) {
+          return (Eigen::Index(c) * in_.h + y0 + cell / (x1 - x0)) * in_.w + x0 + cell % (x1 - x0);
+        };
+        for (int cell = cells - 1; cell >= 0; --cell) {
+          const float* in = &x(cell_row(cell), 0);
+          for (Eigen::Index j = 0; j < n; ++j)
+            first[std::size_t(j)] = in[j] == best[j] ? cell : first[std::size_t(j)];
+        }
+        for (int cell = 0; cell < cells; ++cell) {
+          float* to = &(*dx)(cell_row(cell), 0);
+          for (Eigen::Index j = 0; j < n; ++j)
+            to[j] += first[std::size_t(j)] == cell ? grad[j] : 0.0f;
         }
       }
 }

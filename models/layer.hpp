@@ -136,7 +136,7 @@ public:
 
 private:
   /// The patches of input channel ci: kernel^2 rows, out_h * out_w * batch columns (im2col of one channel).
-  void patches(const Activations& x, int ci, Eigen::Index batch, Activations& col) const;
+  void patches(const Activations& x, int ci, Eigen::Index batch, float* col) const;
   int fan_in_ = 0;
   std::vector<int> inputs_;   ///< out x fan_in input channels, sorted per output
   std::vector<float> w_;      ///< out x fan_in x kernel x kernel

@@ -147,52 +147,56 @@ BatchLoss joint_loss_and_gradients(const Network& net, const Activations& x, con
       std::fill(g.begin(), g.end(), 0.0f);
 
   // Forward: a[k] is main layer k's output (logits for L); act(0) is x, not copied. Exit branch e keeps its layers'
-  // outputs in b[e] (b[e][i - 1] is layer i's), its input being act(after_layer).
-  std::vector<Activations> a(std::size_t(L) + 1);
+  // outputs in b[e] (b[e][i - 1] is layer i's), its input being act(after_layer). g[k] and gb[e][i] hold the loss's
+  // gradient with respect to those outputs (gb[e][0]: to the branch's input). The buffers persist from batch to batch
+  // with their sizes (a fresh batch of CNN activations is tens of MB, page faults for a fifth of an epoch).
+  struct Workspace {
+    std::vector<Activations> a, g;
+    std::vector<std::vector<Activations>> b, gb;
+  };
+  thread_local Workspace w;
+  auto& a = w.a;
+  auto& g = w.g;
+  a.resize(std::size_t(L) + 1);
+  g.resize(std::size_t(L) + 1);
+  w.b.resize(exits);
+  w.gb.resize(exits);
   auto act = [&](int k) -> const Activations& { return k == 0 ? x : a[std::size_t(k)]; };
   for (int j = 1; j <= L; ++j)
     net.forward_layer(j, act(j - 1), a[std::size_t(j)]);
-  Activations final_grad;
-  const LossSum final_loss = softmax_cross_entropy(a[std::size_t(L)], labels, final_weight, final_grad);
+  const LossSum final_loss = softmax_cross_entropy(a[std::size_t(L)], labels, final_weight, g[std::size_t(L)]);
   double loss = final_weight * final_loss.loss;
-  std::vector<std::vector<Activations>> b(exits);
-  std::vector<Activations> exit_grad(exits);
   for (std::size_t e = 0; e < exits; ++e) {
     const int depth = net.exit_depth(e);
-    b[e].resize(std::size_t(depth));
+    auto& b = w.b[e];
+    b.resize(std::size_t(depth));
+    w.gb[e].resize(std::size_t(depth) + 1);
     for (int i = 1; i <= depth; ++i)
-      net.exit_layer(e, i).forward(i == 1 ? act(net.spec().exits[e].after_layer) : b[e][std::size_t(i - 2)],
-                                   b[e][std::size_t(i - 1)]);
-    loss += exit_weights[e] * softmax_cross_entropy(b[e].back(), labels, exit_weights[e], exit_grad[e]).loss;
+      net.exit_layer(e, i).forward(i == 1 ? act(net.spec().exits[e].after_layer) : b[std::size_t(i - 2)],
+                                   b[std::size_t(i - 1)]);
+    loss += exit_weights[e] * softmax_cross_entropy(b.back(), labels, exit_weights[e], w.gb[e].back()).loss;
   }
 
   // Backward through the exit branches first; what reaches a branch's input joins the main path's gradient there.
-  std::vector<Activations> exit_dx(exits);
   for (std::size_t e = 0; e < exits; ++e) {
-    Activations grad = std::move(exit_grad[e]), grad_prev;
+    auto& b = w.b[e];
+    auto& gb = w.gb[e];
     for (int i = net.exit_depth(e); i >= 1; --i) {
-      const Activations& in = i == 1 ? act(net.spec().exits[e].after_layer) : b[e][std::size_t(i - 2)];
+      const Activations& in = i == 1 ? act(net.spec().exits[e].after_layer) : b[std::size_t(i - 2)];
       const bool want_dx = i > 1 || !backbone_frozen;
-      net.exit_layer(e, i).backward(in, b[e][std::size_t(i - 1)], grad, want_dx ? &grad_prev : nullptr,
+      net.exit_layer(e, i).backward(in, b[std::size_t(i - 1)], gb[std::size_t(i)],
+                                    want_dx ? &gb[std::size_t(i - 1)] : nullptr,
                                     grads.layers[net.exit_layer_index(e, i)].data());
-      if (want_dx)
-        grad.swap(grad_prev);
     }
-    if (!backbone_frozen)
-      exit_dx[e] = std::move(grad);
   }
-  if (!backbone_frozen) {
-    Activations grad = std::move(final_grad), grad_prev; // grad: dL/d(output of layer j)
+  if (!backbone_frozen)
     for (int j = L; j >= 1; --j) {
-      net.layer(j).backward(act(j - 1), a[std::size_t(j)], grad, j > 1 ? &grad_prev : nullptr,
+      net.layer(j).backward(act(j - 1), a[std::size_t(j)], g[std::size_t(j)], j > 1 ? &g[std::size_t(j - 1)] : nullptr,
                             grads.layers[std::size_t(j - 1)].data());
-      if (j == 1)
-        break;
-      if (const int e = net.exit_after(j - 1); e >= 0)
-        grad_prev += exit_dx[std::size_t(e)];
-      grad.swap(grad_prev);
+      if (j > 1)
+        if (const int e = net.exit_after(j - 1); e >= 0)
+          g[std::size_t(j - 1)] += w.gb[std::size_t(e)][0];
     }
-  }
   return {loss / double(batch), final_loss.correct};
 }
 

@@ -1,9 +1,13 @@
-// Seconds per MNIST training epoch of scee's trainer (one thread), for the comparison with the PyTorch masked-dense
-// peer (bench/torch_peer.py). Times the training loop only (shuffle, batch gathering, forward, backward, Adam), like
-// the peer; the test evaluation is timed separately. Prints one JSON line.
+// Seconds per MNIST training epoch of scee's trainer (one thread), for the comparison with the PyTorch peers
+// (bench/torch_peer.py for MLPs, bench/torch_cnn_peer.py for B-LeNet). Times the training loop only (shuffle, batch
+// gathering, forward, backward, Adam), like the peers; the test evaluation is timed separately. With --split K it
+// also times the batch-1 forward passes the simulation runs: the head (layers 1..K and the exits it reaches) and
+// the tail (K+1..L), per sample over the test set. Prints one JSON line.
 //
-//   bench_train [--widths 800,40,40,10] [--fan-outs 2,9,10] [--exit-after K] [--epochs N] [--seed S]
+//   bench_train [--widths 800,40,40,10] [--fan-outs 2,9,10] [--exit-after K] | [--spec FILE]
+//               [--epochs N] [--seed S] [--train-samples N] [--split K]
 #include "dataset.hpp"
+#include "model_spec.hpp"
 #include "trainer.hpp"
 
 #include <algorithm>
@@ -39,23 +43,28 @@ double cpu_seconds()
 
 int main(int argc, char** argv)
 {
-  scee::NetworkSpec spec;
-  spec.widths = {800, 40, 40, 10};
-  spec.fan_outs = {2, 9, 10};
-  int epochs = 3, exit_after = 0;
+  std::vector<int> widths = {800, 40, 40, 10}, fan_outs = {2, 9, 10};
+  std::string spec_file;
+  int epochs = 3, exit_after = 0, train_samples = 0, split = -1;
   std::uint64_t seed = 1;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
     if (flag == "--widths")
-      spec.widths = int_list(value);
+      widths = int_list(value);
     else if (flag == "--fan-outs")
-      spec.fan_outs = int_list(value);
+      fan_outs = int_list(value);
     else if (flag == "--exit-after")
       exit_after = std::stoi(value);
+    else if (flag == "--spec")
+      spec_file = value;
     else if (flag == "--epochs")
       epochs = std::stoi(value);
     else if (flag == "--seed")
       seed = std::stoull(value);
+    else if (flag == "--train-samples")
+      train_samples = std::stoi(value);
+    else if (flag == "--split")
+      split = std::stoi(value);
     else {
       std::fprintf(stderr, "bench_train: unknown option %s\n", flag.c_str());
       return 2;
@@ -65,18 +74,28 @@ int main(int argc, char** argv)
     std::fprintf(stderr, "bench_train: options take one value each\n");
     return 2;
   }
-  if (exit_after > 0)
-    spec.exits.push_back({exit_after, spec.classes()});
-
   try {
+    scee::NetworkSpec spec;
+    scee::TrainConfig cfg;
+    if (!spec_file.empty()) {
+      const scee::ModelSpec m = scee::load_model_spec(spec_file);
+      spec = m.network;
+      cfg = m.training; // the spec's recipe (batch, learning rate, ...); epochs and seed from the flags
+    } else {
+      std::vector<std::pair<int, int>> exits;
+      if (exit_after > 0)
+        exits.emplace_back(exit_after, widths.back());
+      spec = scee::NetworkSpec::mlp(widths, fan_outs, exits, 1);
+    }
+    const int input = int(spec.input.size());
     const auto load_start = std::chrono::steady_clock::now();
-    const scee::Dataset train = scee::load_dataset("mnist", scee::Split::train, spec.widths.front());
-    const scee::Dataset test = scee::load_dataset("mnist", scee::Split::test, spec.widths.front());
+    const scee::Dataset train = scee::load_dataset("mnist", scee::Split::train, input, train_samples);
+    const scee::Dataset test = scee::load_dataset("mnist", scee::Split::test, input);
     const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
 
     scee::Network net(spec);
-    scee::TrainConfig cfg;
     cfg.epochs = epochs;
+    cfg.train_samples = cfg.test_samples = 0;
     cfg.seed = seed;
     std::vector<double> wall, cpu; // per epoch; without a test set EpochRecord::seconds is the training loop only
     double loss = 0;
@@ -99,11 +118,11 @@ int main(int argc, char** argv)
       std::sort(v.begin(), v.end());
       return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
     };
-    nlohmann::json out = {{"widths", spec.widths},
-                          {"fan_outs", spec.fan_outs},
-                          {"exit_after", exit_after},
+    nlohmann::json out = {{"network", scee::to_json(spec)},
                           {"weights", spec.weight_count()},
+                          {"macs", spec.cost(0, spec.depth()).macs},
                           {"epochs", epochs},
+                          {"batch_size", cfg.batch_size},
                           {"train_samples", train.count()},
                           {"seconds_per_epoch", wall},
                           {"cpu_seconds_per_epoch", cpu},
@@ -113,6 +132,29 @@ int main(int argc, char** argv)
                           {"test_accuracy", acc.final_accuracy},
                           {"test_evaluation_s", eval_s},
                           {"dataset_load_s", load_s}};
+    if (split >= 0) { // batch-1 head and tail, as the device and server actors run them
+      const int L = net.depth();
+      double head = 0, tail = 0;
+      scee::Activations a, next;
+      for (int i = 0; i < test.count(); ++i) {
+        a = test.x.col(i);
+        const auto t0 = std::chrono::steady_clock::now();
+        for (int j = 1; j <= split; ++j) {
+          net.forward_layer(j, a, next);
+          a.swap(next);
+          if (const int e = net.exit_after(j); e >= 0)
+            (void)net.exit_logits(std::size_t(e), a);
+        }
+        const auto t1 = std::chrono::steady_clock::now();
+        const scee::Activations logits = net.forward_range(split, L, a);
+        const auto t2 = std::chrono::steady_clock::now();
+        head += std::chrono::duration<double>(t1 - t0).count();
+        tail += std::chrono::duration<double>(t2 - t1).count();
+      }
+      out["split"] = split;
+      out["head_forward_us"] = 1e6 * head / test.count();
+      out["tail_forward_us"] = 1e6 * tail / test.count();
+    }
     std::printf("%s\n", out.dump().c_str());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_train: %s\n", e.what());

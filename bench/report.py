@@ -74,6 +74,28 @@ def main(argv):
         f"{pps[2]:.2f} / {pps[1]:.2f} points/s; CPU {1e3 * cpu[2]:.0f} / {1e3 * cpu[1]:.0f} ms per point; "
         f"1-min load average after each run: {loads}", ">= 1.8x", pps[2] / pps[1], pps[2] / pps[1] >= 1.8)
 
+    # 5. CNN training (issue 14): B-LeNet epochs, scee against the PyTorch peer (nn.Conv2d on oneDNN, OpenBLAS), CPU s
+    if os.path.exists(os.path.join(raw, "cnn_scee.json")):
+        cnn = {r["label"]: r for r in lines(raw, "cnn_scee.json")}
+        peer = {r["label"]: r for r in lines(raw, "cnn_torch.json")}
+        dense_peer = peer["dense"]["median_cpu_seconds_per_epoch"]
+        libs = ", ".join(os.path.basename(p) for p in peer["dense"]["blas_mapped"])
+        who = f"PyTorch {peer['dense']['torch_version']} ({libs})"
+        ours = cnn["dense"]["median_cpu_seconds_per_epoch"]
+        row(f"B-LeNet epoch (60,000 images, batch 256, 1 thread), dense: scee / {who} (CPU s)",
+            f"{ours:.2f} s / {dense_peer:.2f} s", "<= 1.5x", ours / dense_peer, ours / dense_peer <= 1.5)
+        sparse = cnn["sparse"]["median_cpu_seconds_per_epoch"]
+        row(f"B-LeNet epoch, conv 2 and 3 at 20% channel density: {who} dense / scee (CPU s)",
+            f"{dense_peer:.2f} s / {sparse:.2f} s", ">= 2x", dense_peer / sparse, dense_peer / sparse >= 2)
+        rows.append(("B-LeNet epoch, 20% channel density: the peer masked (dense compute) / scee",
+                     f"{peer['sparse']['median_cpu_seconds_per_epoch']:.2f} s / {sparse:.2f} s", "(no target)",
+                     f"{peer['sparse']['median_cpu_seconds_per_epoch'] / sparse:.2f}x", ""))
+        for label in ("dense", "sparse"):
+            r = cnn[label]
+            rows.append((f"B-LeNet batch-1 forward as simulated ({label}): head (layers 1..{r['split']} and the exit) "
+                         f"/ tail", f"{r['head_forward_us']:.0f} us / {r['tail_forward_us']:.0f} us", "(no target)",
+                         "", ""))
+
     print(f"Machine: {machine['cpu']}, {machine['cores']} cores; {machine['compiler']}; "
           f"git {machine['git']}; {machine['date']}; load average at start {machine['load_average_start']}")
     print()

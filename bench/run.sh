@@ -5,7 +5,9 @@
 #   bench/run.sh [OUT_DIR]          (default out/bench/<UTC date and time>)
 #
 # Environment: BUILD_DIR (default build), REPEAT (simulation runs per scenario, default 5), TORCH_EPOCHS (default 2),
-# EPOCHS (scee training epochs timed, default 3). It builds what it needs in Release; the first run also trains the
+# EPOCHS (scee training epochs timed, default 3), CNN_EPOCHS (B-LeNet epochs timed per side, default 2).
+# The PyTorch peers must run on OpenBLAS (Debian's python3-torch calls whatever libblas.so.3 is installed; the
+# reference BLAS is 10x slower): the script installs libopenblas0-pthread where apt-get can, and stops otherwise. It builds what it needs in Release; the first run also trains the
 # models of scenarios/default.json (50 epochs) and scenarios/quick.json (2 x 5 epochs) into .cache/, which takes a
 # few minutes; later runs find them cached. Raw results (one JSON line per measurement) go to OUT_DIR/raw/.
 set -euo pipefail
@@ -17,12 +19,18 @@ build="${BUILD_DIR:-build}"
 repeat="${REPEAT:-5}"
 torch_epochs="${TORCH_EPOCHS:-2}"
 epochs="${EPOCHS:-3}"
+cnn_epochs="${CNN_EPOCHS:-2}"
 python=/usr/bin/python3 # Debian's interpreter: the one that imports torch (ENGINEERING.md)
 raw="$out/raw"
 mkdir -p "$raw"
 rm -f "$raw"/*.json
 log() { printf '[bench] %s\n' "$*" >&2; }
 
+if ! dpkg-query -W -f='${Status}' libopenblas0-pthread 2>/dev/null | grep -q 'install ok installed'; then
+  log "installing libopenblas0-pthread (the fair PyTorch peer runs on OpenBLAS)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libopenblas0-pthread >/dev/null ||
+    { log "cannot install libopenblas0-pthread: the peer would run on the reference BLAS; stopping"; exit 1; }
+fi
 log "building in $build (Release)"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j"$(nproc)" --target scee bench_layers bench_train bench_simulate bare_simgrid >/dev/null
@@ -41,18 +49,18 @@ log "caching the models (trains them the first time: a few minutes)"
 "$scee" run bench/scenarios/default-100-devices.json --out "$out/run-100-devices" --quiet >/dev/null
 "$scee" sweep scenarios/quick.json --train-only --quiet >/dev/null
 
-log "1/4 layers: predefined-sparse junction vs dense Eigen (800 -> 40)"
+log "1/5 layers: predefined-sparse junction vs dense Eigen (800 -> 40)"
 "$build/bench/bench_layers" --benchmark_min_time=0.2 --benchmark_repetitions=5 --benchmark_format=json \
   >"$raw/layers.json" 2>/dev/null
 
-log "2/4 training: one MNIST epoch, scee and the PyTorch masked-dense peer, one thread each"
+log "2/5 training: one MNIST epoch, scee and the PyTorch masked-dense peer, one thread each"
 for fan_outs in 2,9,10 40,40,10; do
   "$build/bench/bench_train" --fan-outs "$fan_outs" --epochs "$epochs" >>"$raw/train_scee.json"
   "$python" bench/torch_peer.py --fan-outs "$fan_outs" --epochs "$torch_epochs" --threads 1 \
     --csv "$raw/torch_epochs_${fan_outs//,/-}.csv" | tail -1 >>"$raw/train_torch.json"
 done
 
-log "3/4 simulation: scee's simulation phase vs bare SimGrid + the bare forward pass, $repeat runs each"
+log "3/5 simulation: scee's simulation phase vs bare SimGrid + the bare forward pass, $repeat runs each"
 for scenario in default 100-devices; do
   file=scenarios/default.json
   [ "$scenario" = 100-devices ] && file=bench/scenarios/default-100-devices.json
@@ -64,7 +72,7 @@ for scenario in default 100-devices; do
   done
 done
 
-log "4/4 sweep throughput: scenarios/quick.json with --jobs 1 and --jobs 2"
+log "4/5 sweep throughput: scenarios/quick.json with --jobs 1 and --jobs 2"
 for jobs in 1 2 1 2; do
   rm -rf "$out/sweep"
   timing=$("$python" bench/cpu_time.py "$scee" sweep scenarios/quick.json --jobs "$jobs" --out "$out/sweep" --quiet)
@@ -72,6 +80,23 @@ for jobs in 1 2 1 2; do
   echo "{\"jobs\": $jobs, \"points\": $points, \"timing\": $timing, \"load_average\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}" >>"$raw/sweep.json"
 done
 rm -rf "$out/sweep"
+
+log "5/5 CNN: a B-LeNet training epoch, scee and the PyTorch peer (one thread each), dense and with conv 2 and 3 at"
+log "    20% channel density (fan-outs 2 of 10 and 4 of 20); the batch-1 head and tail the simulation runs"
+for variant in "dense 5,10,20,84,10" "sparse 5,2,4,84,10"; do
+  label=${variant%% *} fan_outs=${variant#* }
+  "$python" - "scenarios/models/b-lenet.json" "$out/b-lenet-$label.json" "$fan_outs" <<'PY'
+import json, sys
+spec = json.load(open(sys.argv[1]))
+for layer, fo in zip([l for l in spec["layers"] if l["type"] in ("fc", "conv")], map(int, sys.argv[3].split(","))):
+    layer["fan_out"] = fo
+json.dump(spec, open(sys.argv[2], "w"))
+PY
+  "$build/bench/bench_train" --spec "$out/b-lenet-$label.json" --epochs "$cnn_epochs" --split 3 |
+    sed "s/^{/{\"label\":\"$label\",/" >>"$raw/cnn_scee.json"
+  OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "$python" bench/torch_cnn_peer.py --spec "$out/b-lenet-$label.json" \
+    --epochs "$cnn_epochs" --threads 1 | tail -1 | sed "s/^{/{\"label\":\"$label\",/" >>"$raw/cnn_torch.json"
+done
 
 "$python" bench/report.py "$raw" | tee "$out/results.md"
 log "table written to $out/results.md"

@@ -2,6 +2,7 @@
 
 #include "atomic_file.hpp"
 #include "error.hpp"
+#include "input_file.hpp"
 #include "model_spec.hpp"
 #include "sha256.hpp"
 #include "strict_json.hpp"
@@ -67,16 +68,12 @@ std::vector<Tensor> tensors_of(const Network& net)
 
 std::string read_all(const std::string& path)
 {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw InputError(fmt::format("{}: is a directory, not a model file; give a file written by `scee train`", path));
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
+  std::optional<std::string> bytes =
+      read_input_file(path, max_model_file_bytes, "a model file; give a file written by `scee train`");
+  if (!bytes)
     throw InputError(fmt::format("{}: cannot open the model file ({}); train one with `scee train`", path,
                                  std::strerror(errno)));
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+  return std::move(*bytes);
 }
 
 /// Checks magic, version, sizes and checksum; returns the header and the payload's offset.

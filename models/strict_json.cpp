@@ -1,5 +1,7 @@
 #include "strict_json.hpp"
 
+#include "input_file.hpp"
+
 #include "error.hpp"
 
 #include <cmath>
@@ -38,19 +40,73 @@ void check_json_nesting(const std::string& text, const std::string& path)
   }
 }
 
+namespace {
+
+/// nlohmann keeps the last of two equal keys in an object; a file that says two things is refused instead. The
+/// parser's callback follows the path (object keys and array indices) to name where the duplicate is.
+nlohmann::json parse_without_duplicate_keys(const std::string& text, const std::string& file)
+{
+  struct Frame {
+    bool array = false;
+    std::size_t index = 0;     ///< arrays: the element being read
+    std::string key;           ///< objects: the key being read
+    std::set<std::string> keys;
+  };
+  std::vector<Frame> stack;
+  auto path = [&] {
+    std::string p = "$";
+    for (std::size_t i = 0; i + 1 < stack.size(); ++i) // the innermost frame's own segment is not yet part of it
+      p += stack[i].array ? fmt::format("[{}]", stack[i].index) : "." + stack[i].key;
+    return p;
+  };
+  auto element_done = [&] {
+    if (!stack.empty() && stack.back().array)
+      ++stack.back().index;
+  };
+  using Event = nlohmann::json::parse_event_t;
+  return nlohmann::json::parse(text, [&](int, Event event, nlohmann::json& value) {
+    switch (event) {
+    case Event::object_start:
+    case Event::array_start:
+      stack.push_back({event == Event::array_start, 0, {}, {}});
+      break;
+    case Event::object_end:
+    case Event::array_end:
+      stack.pop_back();
+      element_done();
+      break;
+    case Event::key: {
+      const std::string key = value.get<std::string>();
+      Frame& f = stack.back();
+      if (!f.keys.insert(key).second) {
+        f.key = key;
+        stack.push_back({});
+        Fields::fail_at(file, path(), "duplicate key: a key may appear only once in an object");
+      }
+      f.key = key;
+      break;
+    }
+    case Event::value: element_done(); break;
+    }
+    return true;
+  });
+}
+
+} // namespace
+
 nlohmann::json read_json_file(const std::string& path)
 {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw InputError(fmt::format("{}: is a directory, not a JSON file", path));
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
+  const std::optional<std::string> text = read_input_file(path, max_text_file_bytes, "a JSON file");
+  if (!text)
     throw InputError(fmt::format("{}: cannot open the file", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  check_json_nesting(text.str(), path);
+  return parse_json_text(*text, path);
+}
+
+nlohmann::json parse_json_text(const std::string& text, const std::string& path)
+{
+  check_json_nesting(text, path);
   try {
-    return nlohmann::json::parse(text.str());
+    return parse_without_duplicate_keys(text, path);
   } catch (const nlohmann::json::parse_error& e) {
     // nlohmann's message carries line and column; keep it on one line.
     std::string what = e.what();

@@ -15,6 +15,9 @@ namespace scee {
 /// Parses a JSON file; a missing file or a syntax error is an InputError naming the file (and line for syntax).
 /// Arrays and objects nested deeper than max_json_depth are refused (no scee file needs more than a few levels).
 nlohmann::json read_json_file(const std::string& path);
+/// The same checks on JSON text already read (`path` names it in messages): nesting, syntax, duplicate keys (an
+/// object that gives a key twice is refused, naming the key's path).
+nlohmann::json parse_json_text(const std::string& text, const std::string& path);
 
 inline constexpr int max_json_depth = 64;
 /// Refuses JSON text whose arrays and objects nest deeper than max_json_depth: an InputError "<where>: line N: ...".

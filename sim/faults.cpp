@@ -1,6 +1,7 @@
 #include "faults.hpp"
 
 #include "error.hpp"
+#include "input_file.hpp"
 
 #include <cmath>
 #include <cstdlib>
@@ -76,12 +77,11 @@ bool parse_number(const std::string& text, double& out)
 
 Faults read_fault_trace(const std::string& file)
 {
-  std::error_code ec;
-  if (fs::is_directory(file, ec))
-    throw InputError(fmt::format("{}: is a directory, not a fault trace (a CSV file: time_s,target,value)", file));
-  std::ifstream in(file, std::ios::binary);
-  if (!in)
+  const std::optional<std::string> text =
+      read_input_file(file, max_text_file_bytes, "a fault trace (a CSV file: time_s,target,value)");
+  if (!text)
     throw InputError(fmt::format("{}: cannot read the fault trace (missing or unreadable)", file));
+  std::istringstream in(*text);
   Faults f;
   struct State {
     std::vector<Outage>* outages = nullptr;

@@ -6,6 +6,7 @@
 #include "strict_json.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <fmt/format.h>
@@ -360,8 +361,9 @@ Scenario scenario_from_json(const nlohmann::json& j, const std::string& file)
           "faults", "offload", "simgrid"});
   Scenario s;
   s.file = file;
-  const std::string stem = fs::path(file).stem().string();
-  s.name = f.text("name", {}, stem.empty() ? "scenario" : stem);
+  s.name = f.has("name") ? f.text("name") : name_from_file(file);
+  if (const std::string why = folder_name_problem(s.name, max_name_length); !why.empty())
+    f.fail("name", why);
   s.seed = std::uint64_t(f.integer("seed", 0, std::int64_t(1) << 53, std::int64_t(s.seed)));
   read_model(f, s);
   read_dataset(f, s);
@@ -379,6 +381,33 @@ Scenario scenario_from_json(const nlohmann::json& j, const std::string& file)
 Scenario load_scenario(const std::string& file)
 {
   return scenario_from_json(read_json_file(file), file);
+}
+
+std::string folder_name_problem(const std::string& name, std::size_t max_length)
+{
+  // The name is the output folder's (results/<name>) and the prefix of a sweep's point names: nothing that could
+  // leave the folder, hide it, split a message or exceed a file name.
+  if (name.empty() || name.size() > max_length)
+    return fmt::format("must have 1 to {} characters, got {}", max_length, name.size());
+  if (name[0] == '.' || name[0] == '-')
+    return "must not start with '.' or '-' (it names the output folder results/<name>)";
+  for (const char c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-')
+      return "may hold only letters, digits, '.', '_' and '-' (it names the output folder results/<name>)";
+  return "";
+}
+
+std::string name_from_file(const std::string& file)
+{
+  std::string name = fs::path(file).stem().string();
+  for (char& c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-')
+      c = '_';
+  while (!name.empty() && (name[0] == '.' || name[0] == '-'))
+    name.erase(0, 1);
+  if (name.size() > max_sweep_name_length)
+    name.resize(max_sweep_name_length);
+  return name.empty() ? "scenario" : name;
 }
 
 void check_against_model(const Scenario& s, const NetworkSpec& model)

@@ -115,6 +115,15 @@ Scenario scenario_from_json(const nlohmann::json& j, const std::string& file);
 
 /// Checks what needs the model: split_after <= depth, device exits exist in the model and are <= split_after,
 /// threshold in its criterion's range for the model's class count. Errors name the scenario file and JSON path.
+/// The longest scenario name, and the longest sweep name (its points are named "<sweep>-<index>"): well within a
+/// file name's 255 bytes.
+inline constexpr std::size_t max_name_length = 128, max_sweep_name_length = 100;
+/// Why `name` cannot name an output folder (results/<name>), or "" when it can: 1..max_length characters of letters,
+/// digits, '.', '_' and '-', not starting with '.' or '-'.
+std::string folder_name_problem(const std::string& name, std::size_t max_length);
+/// The default name for a file without one: its stem, other characters replaced by '_', at most 100 characters.
+std::string name_from_file(const std::string& file);
+
 void check_against_model(const Scenario& s, const NetworkSpec& model);
 
 /// The resolved scenario (profiles expanded, defaults filled): loading it again gives the same Scenario.

@@ -160,7 +160,14 @@ Sweep load_sweep(const std::string& file)
   sw.base.erase("sweep");
   if (doc.contains("name") && (!doc["name"].is_string() || doc["name"].get<std::string>().empty()))
     Fields::fail_at(file, "$.name", fmt::format("must be a non-empty string, got {}", brief(doc["name"])));
-  sw.name = doc.value("name", std::filesystem::path(file).stem().string());
+  sw.name = name_from_file(file);
+  if (doc.contains("name")) {
+    if (!doc["name"].is_string())
+      Fields::fail_at(file, "$.name", fmt::format("must be a string, got {}", brief(doc["name"])));
+    sw.name = doc["name"].get<std::string>();
+    if (const std::string why = folder_name_problem(sw.name, max_sweep_name_length); !why.empty())
+      Fields::fail_at(file, "$.name", why);
+  }
   Fields f(doc.at("sweep"), file, "$.sweep");
   sw.traces = f.flag("traces", false);
   std::vector<std::string> seen;

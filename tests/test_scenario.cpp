@@ -499,7 +499,7 @@ TEST_CASE("to_json gives the resolved scenario, which loads back to the same sce
 
   // A spec model, closed loop, every non-default.
   json k = minimal();
-  k["name"] = "spec run";
+  k["name"] = "spec-run";
   k["seed"] = 7;
   k["model"] = {{"spec",
                  {{"widths", {800, 40, 40, 10}},

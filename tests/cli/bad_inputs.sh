@@ -114,6 +114,9 @@ idx "$f/labels_2d/t10k-labels-idx1-ubyte" 08 10000 1 && head -c 10000 /dev/zero 
 g=$work/generated
 mkdir -p "$g"
 { printf '{"name": '; head -c 100000 /dev/zero | tr '\0' '['; head -c 100000 /dev/zero | tr '\0' ']'; printf '}\n'; } > "$g/deep_nesting.json"
+# Special and oversized files: a FIFO (nobody writes to it: a reader that waits would hang), a 17 MiB scenario.
+mkfifo "$g/fifo.json" "$g/fifo.scee"
+{ printf '{"name": "'; head -c $((17 << 20)) /dev/zero | tr '\0' 'x'; printf '"}\n'; } > "$g/huge.json"
 
 # ---- The positive controls: the same inputs, undamaged, work ----
 "$scee" run "$cases/scenarios/good.json" --out "$work/good_run" --quiet > /dev/null 2>&1 || die "scenarios/good.json fails"

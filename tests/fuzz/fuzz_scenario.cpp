@@ -17,8 +17,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string file = "scenarios/fuzz.json";
   nlohmann::json doc;
   try {
-    scee::check_json_nesting(text, file);
-    doc = nlohmann::json::parse(text);
+    doc = scee::parse_json_text(text, file); // nesting, syntax, duplicate keys
   } catch (const scee::InputError&) { // nested too deep
     return 0;
   } catch (const nlohmann::json::exception&) { // syntax, or a number beyond a double (read_json_file's InputError)

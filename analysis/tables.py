@@ -1,12 +1,13 @@
 #!/usr/bin/python3
-"""Tables for docs/results.md from a `scee sweep` results CSV (the paper-mnist sweep).
+"""Tables for docs/results.md from a `scee sweep` results CSV (the paper-mnist and cnn-mnist sweeps).
 
     tables.py results.csv [--tolerance 0.005]
 
 Prints Markdown: (1) per sparsity configuration, the network's own test accuracy, weights, MACs and storage against
 the fully connected network, and the sparsest configuration within `tolerance` of it; (2) per device-network pair,
 the configuration that minimises edge energy per inference among points whose accuracy is within `tolerance` of the
-fully connected network's, next to the best edge-only (split = L) and full-offload (split = 0) points.
+fully connected network's, next to the best edge-only (split = L) and full-offload (split = 0) points; (3) the same
+for the mean latency.
 "Active" energy is the part an inference causes: device compute plus radio transmit, receive, promotion and tail
 (total minus the device's and radio's idle energy, which only the arrival period sets).
 """
@@ -62,21 +63,24 @@ def sparsity_table(ok, tolerance):
 def describe(row):
     return (f"fo {row['fan_outs']}, split {int(row['split_after'])}, thr {row['threshold']:g}: "
             f"{row['edge_energy_per_inference_j'] * 1e3:.4g} mJ ({row['edge_active_energy_per_inference_j'] * 1e3:.3g} "
-            f"active), acc {100 * row['accuracy']:.2f}%, p95 {row['latency_p95_s'] * 1e3:.3g} ms, "
-            f"offload {100 * row['offload_rate']:.0f}%")
+            f"active), acc {100 * row['accuracy']:.2f}%, mean {row['latency_mean_s'] * 1e3:.3g} ms, "
+            f"p95 {row['latency_p95_s'] * 1e3:.3g} ms, offload {100 * row['offload_rate']:.0f}%")
 
 
-def energy_table(ok, target):
+def best_table(ok, target, column):
+    """Per device-network pair, the point that minimises `column` at the accuracy target, the best edge-only and the
+    best full-offload point."""
     feasible = ok[(ok["accuracy"] >= target) & (ok["head_fits_memory"] == 1)]
-    print("| device | network | best (min edge energy) | best edge-only (split 3) | best full offload (split 0) |")
+    last = int(ok["split_after"].max())
+    print(f"| device | network | best (min {column}) | best edge-only (split {last}) | best full offload (split 0) |")
     print("| --- | --- | --- | --- | --- |")
     for (device, network), g in feasible.groupby(["device", "network"], sort=True):
         cells = []
-        for subset in (g, g[g["split_after"] == g["split_after"].max()], g[g["split_after"] == 0]):
+        for subset in (g, g[g["split_after"] == last], g[g["split_after"] == 0]):
             if len(subset) == 0:
                 cells.append("n/a (none meets the target)")
                 continue
-            best = subset.sort_values(["edge_energy_per_inference_j", "point"]).iloc[0]
+            best = subset.sort_values([column, "point"]).iloc[0]
             cells.append(describe(best))
         print(f"| {device} | {network} | " + " | ".join(cells) + " |")
 
@@ -93,7 +97,9 @@ def main(argv):
     print(f"Accuracy target for the energy table: {100 * target:.2f}% (fully connected minus "
           f"{100 * args.tolerance:.1f} points), heads that fit the device's memory only.")
     print()
-    energy_table(ok, target)
+    best_table(ok, target, "edge_energy_per_inference_j")
+    print()
+    best_table(ok, target, "latency_mean_s")
 
 
 if __name__ == "__main__":

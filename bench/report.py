@@ -37,7 +37,7 @@ def main(argv):
             f"{dense:.2f} us / {sparse:.2f} us", f">= {target:g}x", dense / sparse, dense / sparse >= target)
 
     # 2. training epoch: CPU seconds per epoch of the training loop (test evaluation excluded), best epoch of each
-    scee = {tuple(r["fan_outs"]): r for r in lines(raw, "train_scee.json")}
+    scee = {tuple(r["network"]["fan_outs"]): r for r in lines(raw, "train_scee.json")}
     for fan_outs, label, target in (((2, 9, 10), "fan-outs 2-9-10", 10.0), ((40, 40, 10), "dense 40-40-10", None)):
         ours = min(scee[fan_outs]["cpu_seconds_per_epoch"])
         with open(os.path.join(raw, f"torch_epochs_{'-'.join(map(str, fan_outs))}.csv")) as f:

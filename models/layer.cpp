@@ -246,14 +246,54 @@ void Conv2d::patches(const Activations& x, int ci, Eigen::Index batch, float* co
     }
 }
 
+template <class F> void Conv2d::for_each_tap(F&& f) const
+{
+  // Every product of an existing channel pair: output element row, input element row, weight index, in a fixed order
+  // (output channel, output position, input slot, kernel row, kernel column).
+  const int k = spec_.kernel, s = spec_.stride, pad = spec_.padding;
+  for (int o = 0; o < spec_.out; ++o)
+    for (int oy = 0; oy < out_.h; ++oy)
+      for (int ox = 0; ox < out_.w; ++ox) {
+        const Eigen::Index r = (Eigen::Index(o) * out_.h + oy) * out_.w + ox;
+        for (int slot = 0; slot < fan_in_; ++slot) {
+          const std::size_t pair = std::size_t(o) * fan_in_ + slot;
+          const Eigen::Index plane = Eigen::Index(inputs_[pair]) * in_.h;
+          for (int kh = 0; kh < k; ++kh) {
+            const int iy = oy * s + kh - pad;
+            if (iy < 0 || iy >= in_.h)
+              continue;
+            for (int kw = 0; kw < k; ++kw) {
+              const int ix = ox * s + kw - pad;
+              if (ix >= 0 && ix < in_.w)
+                f(r, (plane + iy) * in_.w + ix, pair * std::size_t(k * k) + std::size_t(kh * k + kw));
+            }
+          }
+        }
+      }
+}
+
 void Conv2d::forward(const Activations& x, Activations& y) const
 {
-  // Per input channel ci: the patches of ci (im2col, kernel^2 x positions*batch) times the kernels of the fan_out
-  // output channels it feeds (a fan_out x kernel^2 GEMM), added to those outputs. Only existing pairs are multiplied.
   const Eigen::Index n = x.cols(), plane = Eigen::Index(out_.h) * out_.w * n;
   const int taps = spec_.kernel * spec_.kernel, fo = spec_.fan_out;
   const bool dense = fo == spec_.out;
   y.resize(out_.size(), n);
+  if (!dense && n > 1) {
+    // Channel-sparse batches: one axpy over the batch per existing product (as the sparse fc junction), so the time
+    // follows the existing channel pairs and nothing is copied or packed. (An im2col GEMM per input channel spends as
+    // much on the patch copies and packing as on the products when an input feeds only a few outputs; at batch 1 a
+    // one-element axpy costs more than the copy, and the GEMM path below, which multiplies existing pairs only too,
+    // is faster.)
+    for (int o = 0; o < spec_.out; ++o)
+      Eigen::Map<Activations>(y.data() + Eigen::Index(o) * out_.h * out_.w * n, out_.h * out_.w, n)
+          .setConstant(b_[o]);
+    for_each_tap([&](Eigen::Index r, Eigen::Index i, std::size_t wi) { y.row(r).noalias() += w_[wi] * x.row(i); });
+    if (spec_.relu)
+      y = y.cwiseMax(0.0f);
+    return;
+  }
+  // Dense: per input channel ci, the patches of ci (im2col, kernel^2 x positions*batch) times the kernels of the
+  // output channels (an out x kernel^2 GEMM), added to the outputs.
   Eigen::Map<Activations> out(y.data(), spec_.out, plane);
   for (int o = 0; o < spec_.out; ++o)
     out.row(o).setConstant(b_[o]);
@@ -291,6 +331,15 @@ void Conv2d::backward(const Activations& x, const Activations& y, Activations& d
     db[o] += g_out.row(o).sum();
   if (dx)
     dx->setZero(in_.size(), n);
+  if (!dense && n > 1) { // the products of forward, each giving its weight's gradient and its input's
+    for_each_tap([&](Eigen::Index r, Eigen::Index i, std::size_t wi) {
+      const auto g = dy.row(r);
+      dw[wi] += g.dot(x.row(i));
+      if (dx)
+        dx->row(i).noalias() += w_[wi] * g;
+    });
+    return;
+  }
   Block col = scratch(0, taps, plane), gathered = scratch(2, fo, plane), dcol = scratch(3, taps, plane);
   Activations kernels(fo, taps), dkernels(fo, taps);
   for (int ci = 0; ci < in_.c; ++ci) {

@@ -120,7 +120,8 @@ private:
 
 /// A 2-D convolution with channel-level predefined sparsity: output channel o reads exactly fan_in input channels
 /// (and every input channel feeds exactly fan_out outputs); a missing (output, input) channel pair has no kernel and
-/// is never multiplied. Weights are out x fan_in x kernel x kernel, in the order of each output's input list.
+/// is never multiplied. Weights are out x fan_in x kernel x kernel, in the order of each output's input list. A dense
+/// layer computes by im2col and GEMM, a sparse one by one batch axpy per product of an existing pair.
 class Conv2d final : public Layer {
 public:
   Conv2d(const LayerSpec& spec, Shape in, const std::vector<std::vector<int>>& inputs);
@@ -135,6 +136,8 @@ public:
   float weight(int o, int i, int kh, int kw) const;
 
 private:
+  /// Calls f(output row, input row, weight index) for every product of an existing channel pair.
+  template <class F> void for_each_tap(F&& f) const;
   /// The patches of input channel ci: kernel^2 rows, out_h * out_w * batch columns (im2col of one channel).
   void patches(const Activations& x, int ci, Eigen::Index batch, float* col) const;
   int fan_in_ = 0;

@@ -7,12 +7,15 @@
 #include "sha256.hpp"
 #include "strict_json.hpp"
 
+#include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 namespace scee {
@@ -163,18 +166,47 @@ ModelFile model_from_bytes(const std::string& bytes, const std::string& path)
   try {
     if (header.value("format", "") != "scee-model")
       throw InputError(fmt::format("{}: header format is not \"scee-model\"", path));
+    if (!header.is_object())
+      throw InputError(fmt::format("{}: the header is incomplete or of the wrong type (not a JSON object)", path));
+    for (const auto& [key, value] : header.items())
+      if (key != "format" && key != "format_version" && key != "network" && key != "training" && key != "results" &&
+          key != "tensors")
+        throw InputError(fmt::format("{}: $.{}: unknown header key; valid keys: format, format_version, network, "
+                                     "training, results, tensors",
+                                     path, key));
+    if (header.contains("format_version") && header["format_version"] != checked.version)
+      throw InputError(fmt::format("{}: $.format_version: {} differs from the file's version {}", path,
+                                   brief(header["format_version"]), checked.version));
     ModelFile m;
     const NetworkSpec spec = network_spec_from_json(header.at("network"), path, "$.network");
     m.training = train_config_from_json(header.at("training"), path, "$.training");
     m.results = header.value("results", nlohmann::json::object());
     std::map<std::string, nlohmann::json> table;
-    for (const auto& t : header.at("tensors"))
-      table[t.at("name").get<std::string>()] = t;
+    for (const auto& t : header.at("tensors")) {
+      const std::string name = t.at("name").get<std::string>();
+      if (!table.emplace(name, t).second)
+        throw InputError(fmt::format("{}: tensor {} is listed twice", path, name));
+      for (const auto& [key, value] : t.items())
+        if (key != "name" && key != "dtype" && key != "shape" && key != "offset" && key != "bytes")
+          throw InputError(fmt::format("{}: tensor {}: unknown key \"{}\"; valid keys: name, dtype, shape, offset, "
+                                       "bytes",
+                                       path, name, key));
+    }
     const std::size_t payload_bytes = bytes.size() - 32 - payload;
-    auto fetch = [&](const std::string& name, std::int64_t count) -> const char* {
+    std::vector<std::pair<std::size_t, std::size_t>> used; // [offset, end) of every tensor read
+    std::set<std::string> read_names;
+    // A tensor of `shape` (its element count) and dtype: its entry must say exactly that, and lie in the payload.
+    auto fetch = [&](const std::string& name, const std::vector<std::int64_t>& shape, const char* dtype) -> const char* {
+      std::int64_t count = 1;
+      for (auto d : shape)
+        count *= d;
       auto it = table.find(name);
       if (it == table.end())
         throw InputError(fmt::format("{}: tensor {} is missing", path, name));
+      if (it->second.at("dtype") != dtype || it->second.at("shape") != nlohmann::json(shape))
+        throw InputError(fmt::format("{}: tensor {} is {} {}, expected {} {}", path, name,
+                                     brief(it->second.at("dtype")), brief(it->second.at("shape")), dtype,
+                                     nlohmann::json(shape).dump()));
       // Numbers must be non-negative integers: get<size_t> on a float beyond size_t (1e300) is an undefined
       // conversion, and a negative or fractional one would wrap or truncate. (Other types throw json's type_error.)
       const auto& off_json = it->second.at("offset");
@@ -189,6 +221,8 @@ ModelFile model_from_bytes(const std::string& bytes, const std::string& path)
       if (n != std::size_t(count) * 4 || off > payload_bytes || n > payload_bytes - off) // no off + n: it can wrap
         throw InputError(fmt::format("{}: tensor {} has {} bytes at offset {}, expected {} within {} payload bytes",
                                      path, name, n, off, count * 4, payload_bytes));
+      used.emplace_back(off, off + n);
+      read_names.insert(name);
       return bytes.data() + payload + off;
     };
     if (checked.version == 1 && !spec.mlp_shape())
@@ -198,13 +232,18 @@ ModelFile model_from_bytes(const std::string& bytes, const std::string& path)
       if (!ls.has_parameters())
         return make_layer(ls, in, 0);
       const int out = ls.out, fi = fan_in(ls, in);
-      const char* idx = fetch(name + ".indices", std::int64_t(out) * fi);
+      const char* idx = fetch(name + ".indices", {out, fi}, "int32");
       std::vector<std::vector<int>> inputs(std::size_t(out), std::vector<int>(std::size_t(fi), 0));
       for (int o = 0; o < out; ++o)
         std::memcpy(inputs[std::size_t(o)].data(), idx + std::size_t(o) * fi * 4, std::size_t(fi) * 4);
       auto l = make_layer(ls, in, 0, &inputs);
-      for (const Parameter& p : l->parameters())
-        std::memcpy(p.data, fetch(name + "." + p.name, p.size), std::size_t(p.size) * 4);
+      for (const Parameter& p : l->parameters()) {
+        std::memcpy(p.data, fetch(name + "." + p.name, p.shape, "float32"), std::size_t(p.size) * 4);
+        for (std::int64_t k = 0; k < p.size; ++k)
+          if (!std::isfinite(p.data[k]))
+            throw InputError(fmt::format("{}: tensor {}.{} holds a non-finite value ({}) at element {}", path, name,
+                                         p.name, p.data[k], k));
+      }
       return l;
     };
     LayerStack layers;
@@ -218,6 +257,21 @@ ModelFile model_from_bytes(const std::string& bytes, const std::string& path)
                                spec.exit_shape(e, i - 1)));
       exits.push_back(std::move(branch));
     }
+    // The tensors read are every tensor listed, disjoint, and cover the payload exactly.
+    for (const auto& entry : table)
+      if (!read_names.count(entry.first))
+        throw InputError(fmt::format("{}: tensor {} belongs to no layer of the network", path, entry.first));
+    std::sort(used.begin(), used.end());
+    std::size_t covered = 0;
+    for (const auto& [off, end] : used) {
+      if (off != covered)
+        throw InputError(fmt::format("{}: the tensors {} at byte {} of the payload (they must be disjoint and "
+                                     "contiguous)",
+                                     path, off < covered ? "overlap" : "leave a gap", std::min(off, covered)));
+      covered = end;
+    }
+    if (covered != payload_bytes)
+      throw InputError(fmt::format("{}: {} payload bytes after the last tensor", path, payload_bytes - covered));
     m.network = Network(spec, std::move(layers), std::move(exits));
     return m;
   } catch (const InputError& e) {

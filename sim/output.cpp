@@ -63,6 +63,7 @@ nlohmann::json manifest_base(const std::string& command_line)
           {"git_revision", git_revision()},
           {"simgrid_version", fmt::format("{}.{}.{}", SIMGRID_VERSION_MAJOR, SIMGRID_VERSION_MINOR,
                                           SIMGRID_VERSION_PATCH)},
+          {"build_arch", SCEE_BUILD_ARCH}, // -march level of this build (CMake's SCEE_ARCH)
           {"command", command_line}};
 }
 

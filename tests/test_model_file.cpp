@@ -12,6 +12,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <limits>
 #include <sstream>
 
 using namespace scee;
@@ -239,8 +241,12 @@ TEST_CASE("model_file: format 1 files (MLPs, tensors junctionJ and exitE) are st
   CHECK(loaded.network.forward_range(0, 3, x) == saved.network.forward_range(0, 3, x));
   CHECK(loaded.network.exit_logits(1, saved.network.forward_range(0, 2, x)) ==
         saved.network.exit_logits(1, saved.network.forward_range(0, 2, x)));
-  // Format 1 names do not load as format 2.
+  // Format 1 names do not load as format 2; nor does a header that claims another version than the file's.
   parts.version = 2;
+  write_bytes(v1, parts.signed_bytes());
+  check_error(input_error([&] { load_model(v1); }), v1, "$.format_version: 1 differs from the file's version 2");
+  h["format_version"] = 2;
+  parts.set_header(h);
   write_bytes(v1, parts.signed_bytes());
   check_error(input_error([&] { load_model(v1); }), v1, "tensor layer1.indices is missing");
 }
@@ -464,4 +470,62 @@ TEST_CASE("sha256 of no bytes at a null pointer")
   // Regression (found by .ci/sanitize, cli_bad_inputs case mnist_empty): hashing an empty file passed its buffer's
   // null data() to memcpy with size 0, undefined behaviour that UBSan reports ("null pointer passed as argument 2").
   CHECK(sha256_hex(nullptr, 0) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+TEST_CASE("model_file: a re-signed file is also checked for what its checksum cannot vouch for")
+{
+  // Each damage comes with a fresh SHA-256, so only the semantic checks can catch it.
+  TempDir dir("model_file");
+  const std::string good = dir.file("good.scee"), path = dir.file("bad.scee");
+  save_model(good, sample_model());
+  const Parts parts(read_bytes(good));
+  auto load_error = [&](const Parts& p) {
+    write_bytes(path, p.signed_bytes());
+    return input_error([&] { load_model(path); });
+  };
+  auto edited = [&](const std::function<void(json&)>& edit) {
+    Parts p = parts;
+    json h = p.header_json();
+    edit(h);
+    p.set_header(h);
+    return p;
+  };
+  auto entry = [](json& h, const std::string& name) -> json& {
+    for (auto& t : h.at("tensors"))
+      if (t.at("name") == name)
+        return t;
+    throw std::logic_error(name);
+  };
+  REQUIRE(load_error(parts) == "");
+  check_error(load_error(edited([&](json& h) { entry(h, "layer1.weights")["dtype"] = "float64"; })), path,
+              "tensor layer1.weights is \"float64\" [8,3], expected float32 [8,3]");
+  check_error(load_error(edited([&](json& h) { entry(h, "layer1.weights")["shape"] = {4, 2}; })), path,
+              "tensor layer1.weights is \"float32\" [4,2], expected float32 [8,3]");
+  check_error(load_error(edited([&](json& h) { h["tensors"].push_back(h["tensors"][0]); })), path,
+              "tensor layer1.indices is listed twice");
+  check_error(load_error(edited([&](json& h) {
+                auto t = h["tensors"][0];
+                t["name"] = "layer9.weights";
+                h["tensors"].push_back(t);
+              })),
+              path, "tensor layer9.weights belongs to no layer of the network");
+  check_error(load_error(edited([&](json& h) { entry(h, "layer1.bias")["offset"] = 0; })), path,
+              "the tensors overlap at byte 0 of the payload");
+  check_error(load_error(edited([&](json& h) { h["comment"] = "x"; })), path,
+              "$.comment: unknown header key; valid keys: format, format_version, network, training, results, "
+              "tensors");
+  check_error(load_error(edited([&](json& h) { h["format_version"] = 1; })), path,
+              "$.format_version: 1 differs from the file's version 2");
+  check_error(load_error(edited([&](json& h) { entry(h, "layer1.bias")["note"] = 1; })), path,
+              "tensor layer1.bias: unknown key \"note\"");
+  Parts trailing = parts;
+  trailing.payload += std::string(8, '\0');
+  check_error(load_error(trailing), path, "8 payload bytes after the last tensor");
+  // A NaN weight, in place.
+  Parts nan = parts;
+  json header = parts.header_json();
+  const json& w = entry(header, "layer2.weights");
+  const float not_a_number = std::numeric_limits<float>::quiet_NaN();
+  std::memcpy(nan.payload.data() + w.at("offset").get<std::size_t>() + 4, &not_a_number, 4);
+  check_error(load_error(nan), path, "tensor layer2.weights holds a non-finite value (nan) at element 1");
 }

@@ -7,7 +7,9 @@
 #include "model_file.hpp"
 #include "sha256.hpp"
 
+#include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -30,6 +32,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   // Outside any try: an exception here is a bug, and libFuzzer reports it as a crash.
   const scee::Network& net = model.network;
+  // What an accepted file must be (docs/model-format.md, Checks on load): finite parameters, connectivity in range.
+  for (const scee::Layer* l : net.all_layers()) {
+    for (const scee::Parameter& p : l->parameters())
+      for (std::int64_t k = 0; k < p.size; ++k)
+        if (!std::isfinite(p.data[k]))
+          std::abort();
+    for (std::int64_t k = 0; l->connectivity() && k < std::int64_t(l->spec().out) * l->fan_in(); ++k)
+      if (l->connectivity()[k] < 0 || l->connectivity()[k] >= l->in_shape().c)
+        std::abort();
+  }
   scee::Activations a = scee::Activations::Zero(int(net.spec().input.size()), 1);
   for (int layer = 1; layer <= net.depth(); ++layer) {
     a = net.forward_range(layer - 1, layer, a);

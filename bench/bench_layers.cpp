@@ -1,5 +1,7 @@
 // Predefined-sparse junction vs Eigen's dense product of the same shape (800 -> 40), forward and backward, at
-// densities from 1% to 100% and batch 1 and 256. Reported as ratios in docs/performance.md.
+// densities from 1% to 100% and batch 1 and 256; and B-LeNet's third convolution (5x5, 10 -> 20 channels on 10x9x9,
+// padding 3) forward + backward at channel fan-outs 2 to 20 of 20. Reported as ratios in docs/performance.md.
+#include "layer.hpp"
 #include "sparse_linear.hpp"
 
 #include <Eigen/Dense>
@@ -78,8 +80,37 @@ void dense_backward(benchmark::State& state)
   }
 }
 
+// B-LeNet's conv 3 at fan-out fo (channel density fo/20), one training step's forward and backward.
+void conv_step(benchmark::State& state)
+{
+  const int fo = int(state.range(0)), batch = int(state.range(1));
+  LayerSpec spec;
+  spec.kind = LayerKind::conv;
+  spec.out = 20;
+  spec.kernel = 5;
+  spec.padding = 3;
+  spec.fan_out = fo;
+  spec.relu = true;
+  auto layer = make_layer(spec, {10, 9, 9}, 1);
+  for (const Parameter& p : layer->parameters())
+    Eigen::Map<Eigen::VectorXf>(p.data, p.size).setRandom();
+  const Activations x = Activations::Random(10 * 9 * 9, batch);
+  Activations y, dy, dx;
+  std::vector<float> grads[2] = {std::vector<float>(std::size_t(layer->parameters()[0].size)),
+                                 std::vector<float>(20)};
+  for (auto _ : state) {
+    layer->forward(x, y);
+    dy = y;
+    layer->backward(x, y, dy, &dx, grads);
+    benchmark::DoNotOptimize(dx.data());
+  }
+  state.counters["channel_density_pct"] = 100.0 * fo / 20;
+  state.counters["macs"] = double(layer->cost().macs);
+}
+
 } // namespace
 
+BENCHMARK(conv_step)->ArgsProduct({{2, 4, 10, 20}, {1, 256}});
 BENCHMARK(sparse_forward)->ArgsProduct({{1, 2, 4, 10, 20, 40}, {1, 256}});
 BENCHMARK(dense_forward)->Arg(1)->Arg(256);
 BENCHMARK(sparse_backward)->ArgsProduct({{1, 2, 4, 10, 20, 40}, {1, 256}});

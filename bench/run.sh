@@ -81,15 +81,17 @@ for jobs in 1 2 1 2; do
 done
 rm -rf "$out/sweep"
 
-log "5/5 CNN: a B-LeNet training epoch, scee and the PyTorch peer (one thread each), dense and with conv 2 and 3 at"
-log "    20% channel density (fan-outs 2 of 10 and 4 of 20); the batch-1 head and tail the simulation runs"
-for variant in "dense 5,10,20,84,10" "sparse 5,2,4,84,10"; do
-  label=${variant%% *} fan_outs=${variant#* }
-  "$python" - "scenarios/models/b-lenet.json" "$out/b-lenet-$label.json" "$fan_outs" <<'PY'
+log "5/5 CNN: a B-LeNet training epoch, scee and the PyTorch peer (one thread each), dense, with conv 2 and 3 at 20%"
+log "    channel density (fan-outs 2 of 10 and 4 of 20), and with the branch's conv too (2 of 10); batch-1 head and tail"
+# (label, fan-outs of the main path's conv and fc layers, fan-out of the branch's convolution)
+for variant in "dense 5,10,20,84,10 10" "sparse 5,2,4,84,10 10" "sparse-all 5,2,4,84,10 2"; do
+  read -r label fan_outs branch <<<"$variant"
+  "$python" - "scenarios/models/b-lenet.json" "$out/b-lenet-$label.json" "$fan_outs" "$branch" <<'PY'
 import json, sys
 spec = json.load(open(sys.argv[1]))
 for layer, fo in zip([l for l in spec["layers"] if l["type"] in ("fc", "conv")], map(int, sys.argv[3].split(","))):
     layer["fan_out"] = fo
+next(l for l in spec["exits"][0]["layers"] if l["type"] == "conv")["fan_out"] = int(sys.argv[4])
 json.dump(spec, open(sys.argv[2], "w"))
 PY
   "$build/bench/bench_train" --spec "$out/b-lenet-$label.json" --epochs "$cnn_epochs" --split 3 |

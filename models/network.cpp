@@ -245,11 +245,7 @@ nlohmann::json to_json(const NetworkSpec& spec)
 
 NetworkCost& NetworkCost::operator+=(const LayerCost& c)
 {
-  weights += c.weights;
-  biases += c.biases;
-  macs += c.macs;
-  storage_bytes += c.storage_bytes;
-  return *this;
+  return *this += NetworkCost{c.weights, c.biases, c.macs, c.storage_bytes};
 }
 
 NetworkCost& NetworkCost::operator+=(const NetworkCost& c)

@@ -76,6 +76,19 @@ struct Parts {
   }
 };
 
+/// A saved sample model taken apart, and the message of loading a re-signed variant of it (bad.scee).
+struct Resigned {
+  TempDir dir{"model_file"};
+  std::string good = dir.file("good.scee"), path = dir.file("bad.scee");
+  Parts parts;
+  Resigned();
+  std::string error(const Parts& p) const
+  {
+    write_bytes(path, p.signed_bytes());
+    return input_error([&] { load_model(path); });
+  }
+};
+
 /// A small model with random weights and non-default settings and results.
 ModelFile sample_model()
 {
@@ -104,6 +117,8 @@ ModelFile sample_model()
   m.results = {{"test_accuracy", 0.9731}, {"test_exit_accuracy", {0.9, 1.0 / 3}}, {"epochs_trained", 7}};
   return m;
 }
+
+Resigned::Resigned() : parts((save_model(good, sample_model()), read_bytes(good))) {}
 
 /// An InputError message that names the file, is one line and contains `what`.
 void check_error(const std::string& message, const std::string& path, const std::string& what)
@@ -253,14 +268,10 @@ TEST_CASE("model_file: format 1 files (MLPs, tensors junctionJ and exitE) are st
 
 TEST_CASE("model_file: re-signed files with a bad header or tensors are refused")
 {
-  TempDir dir("model_file");
-  const std::string good = dir.file("good.scee"), path = dir.file("bad.scee");
-  save_model(good, sample_model());
-  const Parts parts(read_bytes(good));
-  auto load_error = [&](const Parts& p) {
-    write_bytes(path, p.signed_bytes());
-    return input_error([&] { load_model(path); });
-  };
+  const Resigned r;
+  const std::string& path = r.path;
+  const Parts& parts = r.parts;
+  auto load_error = [&](const Parts& p) { return r.error(p); };
   CHECK(load_error(parts) == ""); // the re-signing helper itself is faithful
 
   Parts p = parts;
@@ -475,14 +486,10 @@ TEST_CASE("sha256 of no bytes at a null pointer")
 TEST_CASE("model_file: a re-signed file is also checked for what its checksum cannot vouch for")
 {
   // Each damage comes with a fresh SHA-256, so only the semantic checks can catch it.
-  TempDir dir("model_file");
-  const std::string good = dir.file("good.scee"), path = dir.file("bad.scee");
-  save_model(good, sample_model());
-  const Parts parts(read_bytes(good));
-  auto load_error = [&](const Parts& p) {
-    write_bytes(path, p.signed_bytes());
-    return input_error([&] { load_model(path); });
-  };
+  const Resigned r;
+  const std::string& path = r.path;
+  const Parts& parts = r.parts;
+  auto load_error = [&](const Parts& p) { return r.error(p); };
   auto edited = [&](const std::function<void(json&)>& edit) {
     Parts p = parts;
     json h = p.header_json();

@@ -15,6 +15,16 @@ namespace scee {
 
 namespace {
 
+/// A duration for people, in us, ms or s by its magnitude (the CSV and JSON outputs keep seconds).
+std::string human_seconds(double s)
+{
+  if (s < 1e-3)
+    return fmt::format("{:.4g} us", s * 1e6);
+  if (s < 1.0)
+    return fmt::format("{:.4g} ms", s * 1e3);
+  return fmt::format("{:.4g} s", s);
+}
+
 struct RunOptions {
   std::string scenario, out;
   bool quiet = false;
@@ -62,9 +72,10 @@ int run(const RunOptions& o, const std::string& command_line)
     fmt::print("  fallback rate {:.1f}%  failure rate {:.1f}%  retries {:.3g}/inference",
                100 * summary["fallback_rate"].get<double>(), 100 * summary["failure_rate"].get<double>(),
                summary["retries_per_inference"].get<double>());
-  fmt::print("\n  latency p50 {:.4g} ms  p95 {:.4g} ms  edge energy {:.4g} J/inference (compute {:.3g}, idle {:.3g}, "
+  fmt::print("\n  latency p50 {}  p95 {}  edge energy {:.4g} J/inference (compute {:.3g}, idle {:.3g}, "
              "radio {:.3g})  uplink {:.1f} B/inference\n",
-             1e3 * summary["latency_p50_s"].get<double>(), 1e3 * summary["latency_p95_s"].get<double>(),
+             human_seconds(summary["latency_p50_s"].get<double>()),
+             human_seconds(summary["latency_p95_s"].get<double>()),
              summary["edge_energy_per_inference_j"].get<double>(),
              summary["edge_compute_energy_per_inference_j"].get<double>(),
              summary["edge_idle_energy_per_inference_j"].get<double>(),

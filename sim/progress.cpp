@@ -35,7 +35,9 @@ void Progress::update(double fraction, const std::string& detail)
   if (now - last_print_ < min_gap)
     return;
   last_print_ = now;
-  const double left = fraction > 0 ? now * (1 - fraction) / fraction : NAN;
+  // The time left is extrapolated only after 2% of the work and 2 s: the first items carry the start-up costs (at 0.2%
+  // a sweep once predicted 7m26s and took 2m29s), so an early estimate is shown as "?".
+  const double left = fraction >= 0.02 && now >= 2.0 ? now * (1 - fraction) / fraction : NAN;
   if (tty_) {
     const int width = 24, filled = int(std::lround(fraction * width));
     fmt::print(out_, "\r{} [{}{}] {:5.1f}% {} | {} left   ", label_, std::string(filled, '#'),

@@ -11,7 +11,8 @@ class Progress {
 public:
   /// Reports to `out` (stderr by default); `interval_s` is the period of plain lines when not on a terminal.
   explicit Progress(std::string label, std::FILE* out = stderr, double interval_s = 10.0);
-  /// fraction in [0, 1]; detail is shown after the bar; the time left is extrapolated from the elapsed time.
+  /// fraction in [0, 1]; detail is shown after the bar; the time left is extrapolated from the elapsed time once 2% of
+  /// the work and 2 s have passed ("?" before).
   void update(double fraction, const std::string& detail);
   /// Prints the final state and a newline.
   void finish(const std::string& detail);

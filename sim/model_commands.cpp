@@ -146,9 +146,11 @@ std::vector<CostRow> cost_rows(const NetworkSpec& s)
     for (int i = 1; i <= int(s.exits[e].layers.size()); ++i) {
       const LayerSpec& l = s.exits[e].layers[std::size_t(i - 1)];
       const Shape in = s.exit_shape(e, i - 1);
+      // Exits are named by the layer they follow (an exit's index means nothing to the reader).
       const std::string label = s.exits[e].layers.size() == 1
-                                    ? fmt::format("exit {} (after {})", e, s.exits[e].after_layer)
-                                    : fmt::format("exit {}.{} {}", e, i, to_string(l.kind));
+                                    ? fmt::format("exit after layer {}", s.exits[e].after_layer)
+                                    : fmt::format("exit after {}: {} {}", s.exits[e].after_layer, i,
+                                                  to_string(l.kind));
       rows.push_back({label, layer_cost(l, in), layer_cost(dense_counterpart(l), in)});
     }
   return rows;

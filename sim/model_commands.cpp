@@ -295,29 +295,28 @@ int run_eval(const EvalOptions& o, const std::string& command_line)
     }
     return j;
   };
+  auto total_json = [](const NetworkCost& c) {
+    return nlohmann::json{{"weights", c.weights}, {"biases", c.biases}, {"macs", c.macs},
+                          {"storage_bytes", c.storage_bytes}};
+  };
+  const NetworkSpec dense = spec.dense();
   nlohmann::json layers = nlohmann::json::array(), exits = nlohmann::json::array();
-  NetworkCost total = net.cost(0, net.depth()), dense_total = spec.dense().cost(0, net.depth());
+  NetworkCost total = net.cost(0, net.depth()), dense_total = dense.cost(0, net.depth());
   for (int j = 1; j <= net.depth(); ++j)
     layers.push_back(layer_json(spec.layers[std::size_t(j - 1)], spec.shape(j - 1), j));
   for (std::size_t e = 0; e < net.exit_count(); ++e) {
     nlohmann::json branch = nlohmann::json::array();
     for (int i = 1; i <= net.exit_depth(e); ++i)
       branch.push_back(layer_json(spec.exits[e].layers[std::size_t(i - 1)], spec.exit_shape(e, i - 1), i));
-    NetworkCost c = net.exit_cost(e), dc = spec.dense().exit_cost(e);
+    const NetworkCost c = net.exit_cost(e), dc = dense.exit_cost(e);
     exits.push_back({{"after_layer", spec.exits[e].after_layer},
                      {"accuracy", double(exit_correct[e]) / data.count()},
                      {"layers", branch},
-                     {"sparse", {{"weights", c.weights}, {"biases", c.biases}, {"macs", c.macs},
-                                 {"storage_bytes", c.storage_bytes}}},
-                     {"fully_connected", {{"weights", dc.weights}, {"biases", dc.biases}, {"macs", dc.macs},
-                                          {"storage_bytes", dc.storage_bytes}}}});
+                     {"sparse", total_json(c)},
+                     {"fully_connected", total_json(dc)}});
     total += c;
     dense_total += dc;
   }
-  auto total_json = [](const NetworkCost& c) {
-    return nlohmann::json{{"weights", c.weights}, {"biases", c.biases}, {"macs", c.macs},
-                          {"storage_bytes", c.storage_bytes}};
-  };
   nlohmann::json summary = {{"model", o.model},
                             {"dataset", dataset},
                             {"split", o.split},

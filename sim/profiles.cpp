@@ -13,6 +13,63 @@
 
 namespace scee {
 
+std::string to_string(Encoding e)
+{
+  switch (e) {
+  case Encoding::fp32:
+    return "fp32";
+  case Encoding::fp16:
+    return "fp16";
+  case Encoding::int8:
+    return "int8";
+  }
+  return "?";
+}
+
+int value_bytes(Encoding e)
+{
+  switch (e) {
+  case Encoding::fp32:
+    return 4;
+  case Encoding::fp16:
+    return 2;
+  case Encoding::int8:
+    return 1;
+  }
+  return 4;
+}
+
+Encoding parse_encoding(const std::string& name)
+{
+  for (const Encoding e : {Encoding::fp32, Encoding::fp16, Encoding::int8})
+    if (to_string(e) == name)
+      return e;
+  throw std::invalid_argument("parse_encoding: not a number format: " + name);
+}
+
+double SparseSpeedup::at(double density) const
+{
+  if (points.empty())
+    throw std::logic_error("SparseSpeedup::at: no points");
+  if (density <= points.front().first)
+    return points.front().second;
+  for (std::size_t i = 1; i < points.size(); ++i)
+    if (density <= points[i].first) {
+      const auto [d0, s0] = points[i - 1];
+      const auto [d1, s1] = points[i];
+      return s0 + (s1 - s0) * (density - d0) / (d1 - d0);
+    }
+  return points.back().second;
+}
+
+const FormatKernels* CostModel::find(Encoding f) const
+{
+  for (const auto& k : formats)
+    if (k.format == f)
+      return &k;
+  return nullptr;
+}
+
 namespace {
 
 constexpr double inf = std::numeric_limits<double>::infinity();
@@ -46,6 +103,72 @@ std::string folder_of(const std::string& kind)
   return kind + "s";
 }
 
+/// "[[density, speed-up], ...]": densities in (0, 1], strictly increasing; speed-ups in [0.01, 10000].
+SparseSpeedup read_speedup(Fields& f, const std::string& key)
+{
+  const auto& v = f.raw(key);
+  const std::string what = "must be a non-empty array of [density, speed-up] pairs, densities in (0, 1] and "
+                           "increasing, speed-ups in [0.01, 10000] (1 = as fast as the dense kernel)";
+  if (!v.is_array() || v.empty())
+    f.fail(key, fmt::format("{}, got {}", what, brief(v)));
+  SparseSpeedup out;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    const auto& p = v[i];
+    const std::string at = fmt::format("{}[{}]", f.path_of(key), i);
+    if (!p.is_array() || p.size() != 2 || !p[0].is_number() || !p[1].is_number())
+      Fields::fail_at(f.file(), at, fmt::format("{}; this entry is {}", what, brief(p)));
+    const double d = p[0].get<double>(), speedup = p[1].get<double>();
+    if (!(d > 0 && d <= 1) || !(speedup >= 0.01 && speedup <= 10000) ||
+        (!out.points.empty() && !(d > out.points.back().first)))
+      Fields::fail_at(f.file(), at, fmt::format("{}; this entry is {}", what, brief(p)));
+    out.points.emplace_back(d, speedup);
+  }
+  return out;
+}
+
+CostModel read_cost_model(Fields& c)
+{
+  c.only({"invoke_overhead_s", "layer_overhead_s", "memory_bandwidth_bytes_per_s", "default_format", "formats"});
+  CostModel m;
+  m.invoke_overhead_s = c.number("invoke_overhead_s", 0, 10);
+  m.layer_overhead_s = c.number("layer_overhead_s", 0, 1);
+  m.memory_bandwidth_bytes_per_s = c.number("memory_bandwidth_bytes_per_s", 1e3, 1e15);
+  const std::vector<std::string> names{"fp32", "fp16", "int8"};
+  m.default_format = parse_encoding(c.text("default_format", names));
+  const auto& formats = c.raw("formats");
+  if (!formats.is_object() || formats.empty())
+    c.fail("formats", fmt::format("must be an object of number formats (\"int8\", \"fp16\", \"fp32\") to kernel "
+                                  "rates, got {}",
+                                  brief(formats)));
+  Fields fs = c.object("formats");
+  for (const auto& [name, value] : formats.items()) {
+    if (std::find(names.begin(), names.end(), name) == names.end())
+      Fields::fail_at(c.file(), c.path_of("formats"),
+                      fmt::format("unknown number format \"{}\"; valid: int8, fp16, fp32", name));
+    Fields k = fs.object(name);
+    k.only({"fc_rate_macs_per_s", "conv_rate_macs_per_s", "fc_sparse_speedup", "conv_sparse_speedup"});
+    FormatKernels fk;
+    fk.format = parse_encoding(name);
+    fk.fc_rate_macs_per_s = k.number("fc_rate_macs_per_s", 1e3, 1e16);
+    fk.conv_rate_macs_per_s = k.number("conv_rate_macs_per_s", 1e3, 1e16);
+    fk.fc_sparse_speedup = read_speedup(k, "fc_sparse_speedup");
+    fk.conv_sparse_speedup = read_speedup(k, "conv_sparse_speedup");
+    m.formats.push_back(fk);
+  }
+  if (!m.find(m.default_format))
+    c.fail("default_format", fmt::format("must be one of the formats given in \"formats\", got \"{}\"",
+                                         to_string(m.default_format)));
+  return m;
+}
+
+nlohmann::json speedup_json(const SparseSpeedup& s)
+{
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [d, x] : s.points)
+    out.push_back({d, x});
+  return out;
+}
+
 } // namespace
 
 std::string profile_dir()
@@ -62,7 +185,7 @@ ComputeProfile compute_profile_from_json(const nlohmann::json& j, const std::str
   if (kind == "network")
     throw std::invalid_argument("compute_profile_from_json: kind must be device or server");
   Fields f(j, file, path);
-  f.only({"name", "kind", "description", "pstates", "memory_bytes", "confidence", "sources", "notes"});
+  f.only({"name", "kind", "description", "pstates", "cost_model", "memory_bytes", "confidence", "sources", "notes"});
   ComputeProfile p;
   p.name = f.text("name");
   p.kind = f.text("kind", {kind});
@@ -74,6 +197,10 @@ ComputeProfile compute_profile_from_json(const nlohmann::json& j, const std::str
     ps.idle_power_w = s.number("idle_power_w", 0, inf);
     ps.active_power_w = s.number("active_power_w", 0, inf);
     p.pstates.push_back(ps);
+  }
+  if (f.has("cost_model")) {
+    Fields c = f.object("cost_model");
+    p.cost_model = read_cost_model(c);
   }
   p.memory_bytes = f.integer("memory_bytes", 1, std::numeric_limits<std::int64_t>::max());
   p.confidence = f.text("confidence", {"S", "D", "R"});
@@ -167,14 +294,29 @@ nlohmann::json to_json(const ComputeProfile& p)
     pstates.push_back({{"rate_macs_per_s", s.rate_macs_per_s},
                        {"idle_power_w", s.idle_power_w},
                        {"active_power_w", s.active_power_w}});
-  return {{"name", p.name},
-          {"kind", p.kind},
-          {"description", p.description},
-          {"pstates", pstates},
-          {"memory_bytes", p.memory_bytes},
-          {"confidence", p.confidence},
-          {"sources", p.sources},
-          {"notes", p.notes}};
+  nlohmann::json j = {{"name", p.name},
+                      {"kind", p.kind},
+                      {"description", p.description},
+                      {"pstates", pstates},
+                      {"memory_bytes", p.memory_bytes},
+                      {"confidence", p.confidence},
+                      {"sources", p.sources},
+                      {"notes", p.notes}};
+  if (p.cost_model) {
+    const CostModel& m = *p.cost_model;
+    nlohmann::json formats = nlohmann::json::object();
+    for (const auto& k : m.formats)
+      formats[to_string(k.format)] = {{"fc_rate_macs_per_s", k.fc_rate_macs_per_s},
+                                      {"conv_rate_macs_per_s", k.conv_rate_macs_per_s},
+                                      {"fc_sparse_speedup", speedup_json(k.fc_sparse_speedup)},
+                                      {"conv_sparse_speedup", speedup_json(k.conv_sparse_speedup)}};
+    j["cost_model"] = {{"invoke_overhead_s", m.invoke_overhead_s},
+                       {"layer_overhead_s", m.layer_overhead_s},
+                       {"memory_bandwidth_bytes_per_s", m.memory_bandwidth_bytes_per_s},
+                       {"default_format", to_string(m.default_format)},
+                       {"formats", formats}};
+  }
+  return j;
 }
 
 nlohmann::json to_json(const NetworkProfile& p)

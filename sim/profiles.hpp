@@ -4,10 +4,20 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace scee {
+
+/// A number format: of the activation a device transmits (scenario "encoding") and of a host's kernels (a cost
+/// model's "formats").
+enum class Encoding { fp32, fp16, int8 };
+std::string to_string(Encoding e);
+/// Bytes per value.
+int value_bytes(Encoding e);
+/// The format named "fp32", "fp16" or "int8" (anything else is a programming error: validate first).
+Encoding parse_encoding(const std::string& name);
 
 /// One operating point of a compute host.
 struct PState {
@@ -16,10 +26,39 @@ struct PState {
   double active_power_w = 0;  ///< drawn while computing
 };
 
+/// Speed-up of a predefined-sparse kernel over the dense kernel running the layer's fully connected counterpart, as
+/// a function of the layer's density (existing / possible connections): linear between (density, speed-up) points
+/// sorted by density, constant beyond the first and the last.
+struct SparseSpeedup {
+  std::vector<std::pair<double, double>> points;
+  double at(double density) const;
+};
+
+/// A cost model's kernels for one number format, at the first pstate.
+struct FormatKernels {
+  Encoding format = Encoding::int8;
+  double fc_rate_macs_per_s = 0, conv_rate_macs_per_s = 0; ///< dense kernels
+  SparseSpeedup fc_sparse_speedup, conv_sparse_speedup;
+};
+
+/// A calibrated per-layer cost model (docs/profiles.md, "Cost model"): a layer takes
+/// layer_overhead + max(compute, bytes moved / memory bandwidth), an inference adds invoke_overhead. Times and rates
+/// are at the first pstate; another pstate scales the rates up and the overheads down by its rate_macs_per_s over
+/// the first pstate's (both are clock-bound); memory bandwidth does not scale.
+struct CostModel {
+  double invoke_overhead_s = 0;            ///< per inference on the host (runtime invoke)
+  double layer_overhead_s = 0;             ///< per layer executed (kernel dispatch)
+  double memory_bandwidth_bytes_per_s = 0; ///< weights, biases, indices and activations moved
+  Encoding default_format = Encoding::int8;
+  std::vector<FormatKernels> formats;      ///< at least the default format
+  const FormatKernels* find(Encoding f) const;
+};
+
 /// An edge device or a server ("kind" tells which).
 struct ComputeProfile {
   std::string name, kind, description, confidence, notes;
   std::vector<PState> pstates; ///< the first is the default operating point
+  std::optional<CostModel> cost_model; ///< absent: every layer takes MACs / rate_macs_per_s, nothing else
   std::int64_t memory_bytes = 0;
   std::vector<std::string> sources;
 };

@@ -15,32 +15,6 @@
 
 namespace scee {
 
-std::string to_string(Encoding e)
-{
-  switch (e) {
-  case Encoding::fp32:
-    return "fp32";
-  case Encoding::fp16:
-    return "fp16";
-  case Encoding::int8:
-    return "int8";
-  }
-  return "?";
-}
-
-int value_bytes(Encoding e)
-{
-  switch (e) {
-  case Encoding::fp32:
-    return 4;
-  case Encoding::fp16:
-    return 2;
-  case Encoding::int8:
-    return 1;
-  }
-  return 4;
-}
-
 std::string to_string(Arrival a)
 {
   switch (a) {
@@ -204,6 +178,30 @@ int read_pstate(Fields& section, const ComputeProfile& p)
   return int(i);
 }
 
+/// "cost_model" ("profile" or "ideal") and "number_format" of a device or server section.
+void read_cost_choice(Fields& section, const ComputeProfile& p, CostModelChoice& choice,
+                      std::optional<Encoding>& format)
+{
+  choice = section.text("cost_model", {"profile", "ideal"}, "profile") == "ideal" ? CostModelChoice::ideal
+                                                                                   : CostModelChoice::profile;
+  const bool calibrated = choice == CostModelChoice::profile && p.cost_model;
+  if (calibrated)
+    format = p.cost_model->default_format;
+  if (!section.has("number_format"))
+    return;
+  if (!calibrated)
+    section.fail("number_format",
+                 choice == CostModelChoice::ideal
+                     ? std::string("applies to a profile's cost model, and \"cost_model\" is \"ideal\"; remove one")
+                     : fmt::format("applies to a profile's cost model, and profile \"{}\" has none (its layers take "
+                                   "MACs / rate_macs_per_s); remove it or give the profile a \"cost_model\"",
+                                   p.name));
+  std::vector<std::string> valid;
+  for (const auto& k : p.cost_model->formats)
+    valid.push_back(to_string(k.format));
+  format = parse_encoding(section.text("number_format", valid));
+}
+
 // ---- The sections of a scenario ----
 
 void read_model(Fields& f, Scenario& s)
@@ -282,7 +280,7 @@ void read_encoding(Fields& f, Scenario& s)
   Fields e = f.object("encoding");
   e.only({"format", "header_bytes", "reply_bytes"});
   const std::string format = e.text("format", {"fp32", "fp16", "int8"}, "fp32");
-  s.encoding = format == "fp16" ? Encoding::fp16 : format == "int8" ? Encoding::int8 : Encoding::fp32;
+  s.encoding = parse_encoding(format);
   s.header_bytes = int(e.integer("header_bytes", 0, 65535, s.header_bytes));
   s.reply_bytes = int(e.integer("reply_bytes", 1, 65535, s.reply_bytes));
 }
@@ -291,10 +289,11 @@ void read_platform(Fields& f, Scenario& s)
 {
   {
     Fields d = f.object("devices");
-    d.only({"profile", "override", "count", "pstate"});
+    d.only({"profile", "override", "count", "pstate", "cost_model", "number_format"});
     s.device = read_compute(d, "device");
     s.device_count = int(d.integer("count", 1, 100000, s.device_count));
     s.device_pstate = read_pstate(d, s.device);
+    read_cost_choice(d, s.device, s.device_cost_model, s.device_format);
   }
   {
     Fields n = f.object("network");
@@ -304,10 +303,11 @@ void read_platform(Fields& f, Scenario& s)
   }
   {
     Fields v = f.object("server");
-    v.only({"profile", "override", "workers", "pstate"});
+    v.only({"profile", "override", "workers", "pstate", "cost_model", "number_format"});
     s.server = read_compute(v, "server");
     s.server_workers = int(v.integer("workers", 1, 1024, s.server_workers));
     s.server_pstate = read_pstate(v, s.server);
+    read_cost_choice(v, s.server, s.server_cost_model, s.server_format);
   }
 }
 
@@ -443,6 +443,24 @@ void check_against_model(const Scenario& s, const NetworkSpec& model)
   }
 }
 
+HostCost device_cost(const Scenario& s)
+{
+  return HostCost(s.device, s.device_pstate, s.device_cost_model, s.device_format);
+}
+
+HostCost server_cost(const Scenario& s)
+{
+  return HostCost(s.server, s.server_pstate, s.server_cost_model, s.server_format);
+}
+
+static nlohmann::json host_json(nlohmann::json j, CostModelChoice choice, const std::optional<Encoding>& format)
+{
+  j["cost_model"] = to_string(choice);
+  if (format)
+    j["number_format"] = to_string(*format);
+  return j;
+}
+
 nlohmann::json to_json(const Scenario& s)
 {
   nlohmann::json model;
@@ -476,9 +494,13 @@ nlohmann::json to_json(const Scenario& s)
             {"threshold", s.threshold}}},
           {"encoding",
            {{"format", to_string(s.encoding)}, {"header_bytes", s.header_bytes}, {"reply_bytes", s.reply_bytes}}},
-          {"devices", {{"profile", to_json(s.device)}, {"count", s.device_count}, {"pstate", s.device_pstate}}},
+          {"devices",
+           host_json({{"profile", to_json(s.device)}, {"count", s.device_count}, {"pstate", s.device_pstate}},
+                     s.device_cost_model, s.device_format)},
           {"network", {{"profile", to_json(s.network)}, {"shared_medium", s.shared_medium}}},
-          {"server", {{"profile", to_json(s.server)}, {"workers", s.server_workers}, {"pstate", s.server_pstate}}},
+          {"server",
+           host_json({{"profile", to_json(s.server)}, {"workers", s.server_workers}, {"pstate", s.server_pstate}},
+                     s.server_cost_model, s.server_format)},
           {"workload", workload},
           {"offload", to_json(s.offload)},
           {"simgrid", {{"network_model", s.network_model}, {"crosstraffic", s.crosstraffic}}}};

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "model_spec.hpp"
+#include "cost_model.hpp"
 #include "network.hpp"
 #include "profiles.hpp"
 
@@ -14,11 +15,6 @@
 #include <vector>
 
 namespace scee {
-
-enum class Encoding { fp32, fp16, int8 };
-std::string to_string(Encoding e);
-/// Bytes per activation value.
-int value_bytes(Encoding e);
 
 enum class Arrival { periodic, poisson, closed_loop };
 std::string to_string(Arrival a);
@@ -87,11 +83,15 @@ struct Scenario {
   ComputeProfile device;
   int device_count = 1;
   int device_pstate = 0;
+  CostModelChoice device_cost_model = CostModelChoice::profile;
+  std::optional<Encoding> device_format; ///< the device kernels' number format (profiles with a cost model only)
   NetworkProfile network;
   bool shared_medium = true;        ///< all devices share one uplink and one downlink (else one pair each)
   ComputeProfile server;
   int server_workers = 1;           ///< requests the server runs at once (one core each)
   int server_pstate = 0;
+  CostModelChoice server_cost_model = CostModelChoice::profile;
+  std::optional<Encoding> server_format;
 
   // Workload.
   Arrival arrival = Arrival::periodic;
@@ -107,6 +107,10 @@ struct Scenario {
   std::string network_model = "CM02"; ///< "CM02" (no cross-traffic: profile numbers mean what they say) or "LV08"
   bool crosstraffic = false;
 };
+
+/// The cost of layers on the scenario's device and on its server (pstate, cost model and number format applied).
+HostCost device_cost(const Scenario& s);
+HostCost server_cost(const Scenario& s);
 
 /// Reads and validates a scenario file; every problem is an InputError "<file>: <json path>: <what is valid>".
 Scenario load_scenario(const std::string& file);

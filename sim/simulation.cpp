@@ -89,7 +89,13 @@ struct Context {
   const Dataset& data;
   std::vector<SampleRecord>& records;
   std::vector<RadioMeter> radios = {};
-  std::vector<double> busy_s = {}; ///< per device compute time
+  std::vector<double> compute_energy_j = {}; ///< per device, while computing (energy plugin deltas)
+  // SimGrid work amounts (docs/simulation.md): per main layer on the device (index j), per exit branch, the
+  // device's per-inference overhead, and one offloaded tail on the server (overhead included).
+  std::vector<double> device_layer_work = {};
+  std::vector<double> device_exit_work = {};
+  double device_invoke_work = 0;
+  double server_tail_work = 0;
   sg4::Mailbox* server_box = nullptr;
   std::vector<sg4::Mailbox*> reply_boxes = {}; ///< per device
   std::vector<char> answered = {};             ///< per record: has its answer (or its recorded failure)
@@ -229,10 +235,14 @@ void device_actor(Context& c, int d, std::vector<std::size_t> mine)
   const int k = s.split_after;
   RadioMeter& radio = c.radios[d];
   const std::vector<double> arrivals = arrival_times(s, d, int(mine.size()));
-  const double active_w = s.device.pstates[s.device_pstate].active_power_w;
+  sg4::Host* host = sg4::this_actor::get_host();
   std::vector<std::int64_t> layer_macs(std::size_t(L) + 1, 0); // per main layer, per sample
   for (int j = 1; j <= L; ++j)
     layer_macs[std::size_t(j)] = net.layer(j).cost().macs;
+  auto execute = [](double work) {
+    if (work > 0) // (layers without work take no simulated time)
+      sg4::this_actor::execute(work);
+  };
   double next_tx_allowed = 0; // duty-cycle limit
   double previous_finish = 0;
 
@@ -243,25 +253,24 @@ void device_actor(Context& c, int d, std::vector<std::size_t> mine)
       sg4::this_actor::sleep_until(rec.arrival_s);
     rec.start_s = sg4::Engine::get_clock();
 
-    // The head, layer by layer, for real; simulated time advances by exactly the executed MACs.
+    // The head, layer by layer, for real; simulated time advances by each executed layer's cost on this device.
     Activations a = c.data.x.col(rec.sample);
     bool answered = false;
     int fallback_prediction = -1, fallback_layer = 0; // the deepest exit evaluated, for graceful degradation
     const double compute_start = sg4::Engine::get_clock();
+    const double energy_start = sg_host_get_consumed_energy(host);
+    if (k > 0)
+      execute(c.device_invoke_work);
     for (int j = 1; j <= k && !answered; ++j) {
-      const auto macs = layer_macs[std::size_t(j)];
-      if (macs > 0) // (layers without multiply-accumulates take no simulated time)
-        sg4::this_actor::execute(double(macs));
-      rec.edge_macs += macs;
+      execute(c.device_layer_work[std::size_t(j)]);
+      rec.edge_macs += layer_macs[std::size_t(j)];
       Activations next;
       net.forward_layer(j, a, next);
       a.swap(next);
       if (j < L && std::find(s.device_exits.begin(), s.device_exits.end(), j) != s.device_exits.end()) {
         const auto e = std::size_t(net.exit_after(j));
-        const auto exit_macs = net.exit_cost(e).macs;
-        if (exit_macs > 0)
-          sg4::this_actor::execute(double(exit_macs));
-        rec.edge_macs += exit_macs;
+        execute(c.device_exit_work[e]);
+        rec.edge_macs += net.exit_cost(e).macs;
         const Activations z = net.exit_logits(e, a);
         const Confidence conf = confidence(z.data(), net.classes());
         fallback_prediction = conf.prediction;
@@ -275,8 +284,8 @@ void device_actor(Context& c, int d, std::vector<std::size_t> mine)
       }
     }
     rec.edge_compute_s = sg4::Engine::get_clock() - compute_start;
-    rec.edge_compute_energy_j = rec.edge_compute_s * active_w;
-    c.busy_s[d] += rec.edge_compute_s;
+    rec.edge_compute_energy_j = sg_host_get_consumed_energy(host) - energy_start;
+    c.compute_energy_j[std::size_t(d)] += rec.edge_compute_energy_j;
     if (!answered && k == L) {
       rec.prediction = confidence(a.data(), net.classes()).prediction;
       rec.answered_by = AnsweredBy::edge_final;
@@ -334,7 +343,6 @@ void server_worker(Context& c, int w)
     c.server_box->set_receiver(sg4::Actor::self()); // transfers start as soon as they are sent, queueing here
   const int L = c.net.depth();
   const int k = c.s.split_after;
-  const double macs = double(c.net.cost(k, L).macs);
   for (;;) {
     Request* p = nullptr;
     const sg4::CommPtr comm = c.server_box->get_async<Request>(&p);
@@ -348,7 +356,8 @@ void server_worker(Context& c, int w)
     const std::unique_ptr<Request> req(p);
     if (!req->last_fragment || comm->get_finish_time() < born_s)
       continue;
-    sg4::this_actor::execute(macs);
+    if (c.server_tail_work > 0)
+      sg4::this_actor::execute(c.server_tail_work);
     const Activations logits = c.net.forward_range(k, L, req->activation);
     auto* reply = new Reply{req->record, confidence(logits.data(), c.net.classes()).prediction};
     c.reply_boxes[std::size_t(req->device)]
@@ -448,7 +457,18 @@ SimulationResult simulate(const Scenario& s, const Network& net, const Dataset& 
   SimulationResult result;
   result.samples.resize(std::size_t(data.count()));
   Context c{s, net, data, result.samples};
-  c.busy_s.assign(std::size_t(s.device_count), 0.0);
+  c.compute_energy_j.assign(std::size_t(s.device_count), 0.0);
+  {
+    const NetworkSpec& spec = net.spec();
+    const HostCost dc = device_cost(s), sc = server_cost(s);
+    c.device_layer_work.assign(std::size_t(net.depth()) + 1, 0.0);
+    for (int j = 1; j <= net.depth(); ++j)
+      c.device_layer_work[std::size_t(j)] = dc.range_work(spec, j - 1, j);
+    for (std::size_t e = 0; e < spec.exits.size(); ++e)
+      c.device_exit_work.push_back(dc.exit_work(spec, e));
+    c.device_invoke_work = dc.invoke_work();
+    c.server_tail_work = sc.invoke_work() + sc.range_work(spec, s.split_after, net.depth());
+  }
   c.answered.assign(result.samples.size(), 0);
   c.on_sample = &on_sample;
   c.radios.assign(std::size_t(s.device_count), RadioMeter(s.network.radio));
@@ -497,7 +517,7 @@ SimulationResult simulate(const Scenario& s, const Network& net, const Dataset& 
     result.device_energy_j += e;
     c.radios[d].finish(result.end_s);
     result.radio += c.radios[d].energy();
-    result.device_compute_energy_j += c.busy_s[d] * s.device.pstates[s.device_pstate].active_power_w;
+    result.device_compute_energy_j += c.compute_energy_j[std::size_t(d)];
   }
   result.server_energy_j = sg_host_get_consumed_energy(server);
   result.final_output_accuracy = evaluate(net, data).final_accuracy;

@@ -2,6 +2,7 @@
 // transfer = latency + bytes / bandwidth, energy = power x time. Each case creates one SimGrid engine, so each
 // runs in its own process (doctest_discover_tests).
 #include "encoding.hpp"
+#include "profiles.hpp"
 #include "metrics.hpp"
 #include "radio.hpp"
 #include "simulation.hpp"
@@ -299,4 +300,75 @@ TEST_CASE("simulation: a CNN split after a sparse convolution matches the closed
   }
   CHECK(exited > 0);
   CHECK(offloaded > 0);
+}
+
+TEST_CASE("simulation: calibrated cost models on device and server match the closed form per sample")
+{
+  // Device: two pstates (2 and 1 MMAC/s), run at pstate 1 (half the first's rate): overheads double, memory does
+  // not scale. Server: fp32 kernels, memory bound. Numbers hand-computed from docs/profiles.md, "Cost model".
+  const auto device_json = nlohmann::json::parse(R"({
+    "name": "cm-device", "kind": "device", "description": "d",
+    "pstates": [{"rate_macs_per_s": 2e6, "idle_power_w": 0.5, "active_power_w": 2.0},
+                {"rate_macs_per_s": 1e6, "idle_power_w": 0.3, "active_power_w": 1.5}],
+    "cost_model": {"invoke_overhead_s": 1e-3, "layer_overhead_s": 1e-4, "memory_bandwidth_bytes_per_s": 1e6,
+                   "default_format": "int8",
+                   "formats": {"int8": {"fc_rate_macs_per_s": 1e6, "conv_rate_macs_per_s": 2e6,
+                                        "fc_sparse_speedup": [[0.05, 2.0], [0.5, 1.5]],
+                                        "conv_sparse_speedup": [[0.25, 1.0]]}}},
+    "memory_bytes": 1048576, "confidence": "R", "sources": ["test"], "notes": "test"})");
+  const auto server_json = nlohmann::json::parse(R"({
+    "name": "cm-server", "kind": "server", "description": "s",
+    "pstates": [{"rate_macs_per_s": 1e9, "idle_power_w": 10, "active_power_w": 30}],
+    "cost_model": {"invoke_overhead_s": 5e-3, "layer_overhead_s": 1e-3, "memory_bandwidth_bytes_per_s": 1e5,
+                   "default_format": "int8",
+                   "formats": {"int8": {"fc_rate_macs_per_s": 1e8, "conv_rate_macs_per_s": 1e8,
+                                        "fc_sparse_speedup": [[0.1, 1.0]], "conv_sparse_speedup": [[0.1, 1.0]]},
+                               "fp32": {"fc_rate_macs_per_s": 1e7, "conv_rate_macs_per_s": 1e7,
+                                        "fc_sparse_speedup": [[0.1, 1.0]], "conv_sparse_speedup": [[0.1, 1.0]]}}},
+    "memory_bytes": 1048576, "confidence": "R", "sources": ["test"], "notes": "test"})");
+  Scenario s = base_scenario();
+  s.device = compute_profile_from_json(device_json, "device", "d.json", "$");
+  s.device_pstate = 1;
+  s.device_format = Encoding::int8;
+  s.server = compute_profile_from_json(server_json, "server", "s.json", "$");
+  s.server_format = Encoding::fp32;
+  const Network net = small_network(); // 800 -> 40 (fan-out 2) -> 40 (9) -> 10, exit 40 -> 10 after layer 1
+  const Dataset data = synthetic(s.samples);
+  std::vector<double> conf;
+  for (int i = 0; i < s.samples; ++i)
+    conf.push_back(confidence(net.exit_logits(0, net.forward_range(0, 1, data.x.col(i))).data(), 10).max_prob);
+  s.threshold = percentile(conf, 0.5);
+  const SimulationResult r = simulate(s, net, data);
+
+  // Device at pstate 1: invoke 2 ms; layer 1: 0.2 ms + max(32,000 MACs / (0.5 MMAC/s x speed-up 2) = 32 ms,
+  // 5,800 B / 1 MB/s = 5.8 ms); exit: 0.2 ms + max(400 / 0.5e6 = 0.8 ms, 490 B / 1e6 = 0.49 ms).
+  const double head_s = 2e-3 + (2e-4 + 0.032) + (2e-4 + 8e-4);
+  // Server, fp32: invoke 5 ms; layer 2: 1 ms + max(1,600 / 1e7, 2,640 B / 1e5 B/s = 26.4 ms); layer 3: 1 ms +
+  // max(400 / 1e7, 1,840 B / 1e5 = 18.4 ms).
+  const double server_s = 5e-3 + (1e-3 + 0.0264) + (1e-3 + 0.0184);
+  const std::int64_t up_bytes = s.header_bytes + payload_bytes(40, Encoding::fp32);
+  const double up_s = s.network.latency_s + double(up_bytes) * 8 / s.network.uplink_bandwidth_bps;
+  const double down_s =
+      s.network.latency_s + double(s.header_bytes + s.reply_bytes) * 8 / s.network.downlink_bandwidth_bps;
+  int offloaded = 0, exited = 0;
+  for (const auto& x : r.samples) {
+    CAPTURE(x.sample);
+    check_close(x.edge_compute_s, head_s);
+    check_close(x.edge_compute_energy_j, 1.5 * head_s); // pstate 1's active power, from the energy plugin
+    if (x.answered_by == AnsweredBy::edge_exit) {
+      ++exited;
+      check_close(x.latency_s(), head_s);
+    } else {
+      ++offloaded;
+      CHECK(x.answered_by == AnsweredBy::server);
+      check_close(x.response_wait_s, server_s + down_s);
+      check_close(x.latency_s(), head_s + up_s + server_s + down_s);
+    }
+  }
+  CHECK(exited > 0);
+  CHECK(offloaded > 0);
+  const double busy = s.samples * head_s;
+  check_close(r.device_energy_j, 0.3 * (r.end_s - busy) + 1.5 * busy);
+  check_close(r.device_compute_energy_j, 1.5 * busy);
+  check_close(r.server_energy_j, 10.0 * (r.end_s - offloaded * server_s) + 30.0 * offloaded * server_s);
 }

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <limits>
 
 namespace scee {
 
@@ -116,6 +117,11 @@ nlohmann::ordered_json summarize(const Scenario& s, const Network& net, const Si
   j["encoding"] = to_string(s.encoding);
   j["device"] = s.device.name;
   j["device_count"] = s.device_count;
+  j["device_pstate"] = s.device_pstate;
+  j["device_cost_model"] = s.device.cost_model ? to_string(s.device_cost_model) : std::string("ideal");
+  j["device_number_format"] = s.device_format ? nlohmann::ordered_json(to_string(*s.device_format))
+                                              : nlohmann::ordered_json(nullptr);
+  j["device_sleep"] = s.device_sleep ? s.device_sleep->name : std::string("none");
   j["network"] = s.network.name;
   j["server"] = s.server.name;
   j["arrival"] = to_string(s.arrival);
@@ -159,7 +165,11 @@ nlohmann::ordered_json summarize(const Scenario& s, const Network& net, const Si
   const double radio = r.radio.total_j();
   j["edge_energy_per_inference_j"] = (r.device_energy_j + radio) / n;
   j["edge_compute_energy_per_inference_j"] = r.device_compute_energy_j / n;
-  j["edge_idle_energy_per_inference_j"] = (r.device_energy_j - r.device_compute_energy_j) / n;
+  j["edge_idle_energy_per_inference_j"] =
+      (r.device_energy_j - r.device_compute_energy_j - r.device_sleep_energy_j - r.device_wake_energy_j) / n;
+  j["edge_sleep_energy_per_inference_j"] = r.device_sleep_energy_j / n;
+  j["edge_wake_energy_per_inference_j"] = r.device_wake_energy_j / n;
+  j["wakeups_per_inference"] = double(r.wakeups) / n;
   j["radio_energy_per_inference_j"] = radio / n;
   j["radio_tx_energy_per_inference_j"] = r.radio.tx_j / n;
   j["radio_rx_energy_per_inference_j"] = r.radio.rx_j / n;
@@ -167,6 +177,28 @@ nlohmann::ordered_json summarize(const Scenario& s, const Network& net, const Si
   j["radio_tail_energy_per_inference_j"] = r.radio.tail_j / n;
   j["radio_idle_energy_per_inference_j"] = r.radio.idle_j / n;
   j["server_energy_per_inference_j"] = r.server_energy_j / n;
+  // Battery: per device, the usable energy over the device's average power (host and radio) in this run; the first
+  // device to run empty gives both columns.
+  j["battery_lifetime_s"] = nullptr;
+  j["inferences_per_charge"] = nullptr;
+  if (s.battery && feasible && r.end_s > 0) {
+    double lifetime = std::numeric_limits<double>::infinity(), per_charge = lifetime;
+    std::vector<long> count(std::size_t(s.device_count), 0);
+    for (const auto& x : r.samples)
+      ++count[std::size_t(x.device)];
+    for (std::size_t d = 0; d < count.size(); ++d) {
+      const double power_w = (r.per_device_energy_j[d] + r.per_device_radio_j[d]) / r.end_s;
+      if (power_w <= 0)
+        continue;
+      const double t = s.battery->usable_j() / power_w;
+      lifetime = std::min(lifetime, t);
+      per_charge = std::min(per_charge, t * double(count[d]) / r.end_s);
+    }
+    if (std::isfinite(lifetime)) {
+      j["battery_lifetime_s"] = lifetime;
+      j["inferences_per_charge"] = per_charge;
+    }
+  }
   j["uplink_bytes_per_inference"] = bytes_up / n;
   j["downlink_bytes_per_inference"] = bytes_down / n;
   j["edge_macs_per_inference"] = edge_macs / n;
@@ -214,13 +246,13 @@ std::string summary_csv(const nlohmann::ordered_json& summary)
 std::string trace_csv(const SimulationResult& r)
 {
   std::string out = "sample,device,label,prediction,correct,answered_by,exit_layer,arrival_s,start_s,finish_s,"
-                    "latency_s,edge_compute_s,promotion_s,uplink_s,response_wait_s,bytes_up,bytes_down,edge_macs,"
+                    "latency_s,wake_s,edge_compute_s,promotion_s,uplink_s,response_wait_s,bytes_up,bytes_down,edge_macs,"
                     "server_macs,edge_compute_energy_j,radio_energy_j,attempts,link_failures,timeouts\n";
   for (const auto& x : r.samples)
-    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", x.sample, x.device,
+    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", x.sample, x.device,
                        x.label,
                        x.prediction, int(x.correct()), to_string(x.answered_by), x.exit_layer, x.arrival_s, x.start_s,
-                       x.finish_s, x.latency_s(), x.edge_compute_s, x.promotion_s, x.uplink_s, x.response_wait_s,
+                       x.finish_s, x.latency_s(), x.wake_s, x.edge_compute_s, x.promotion_s, x.uplink_s, x.response_wait_s,
                        x.bytes_up, x.bytes_down, x.edge_macs, x.server_macs, x.edge_compute_energy_j,
                        x.radio_energy_j, x.attempts, x.link_failures, x.timeouts);
   return out;

@@ -62,6 +62,14 @@ double SparseSpeedup::at(double density) const
   return points.back().second;
 }
 
+const SleepState* ComputeProfile::find_sleep(const std::string& name) const
+{
+  for (const auto& s : sleep_states)
+    if (s.name == name)
+      return &s;
+  return nullptr;
+}
+
 const FormatKernels* CostModel::find(Encoding f) const
 {
   for (const auto& k : formats)
@@ -185,7 +193,8 @@ ComputeProfile compute_profile_from_json(const nlohmann::json& j, const std::str
   if (kind == "network")
     throw std::invalid_argument("compute_profile_from_json: kind must be device or server");
   Fields f(j, file, path);
-  f.only({"name", "kind", "description", "pstates", "cost_model", "memory_bytes", "confidence", "sources", "notes"});
+  f.only({"name", "kind", "description", "pstates", "cost_model", "sleep_states", "memory_bytes", "confidence",
+          "sources", "notes"});
   ComputeProfile p;
   p.name = f.text("name");
   p.kind = f.text("kind", {kind});
@@ -201,6 +210,24 @@ ComputeProfile compute_profile_from_json(const nlohmann::json& j, const std::str
   if (f.has("cost_model")) {
     Fields c = f.object("cost_model");
     p.cost_model = read_cost_model(c);
+  }
+  if (f.has("sleep_states")) {
+    if (kind == "server")
+      f.fail("sleep_states", "applies to devices only: servers do not sleep between requests in scee");
+    for (auto& st : f.objects("sleep_states", true)) {
+      st.only({"name", "power_w", "after_idle_s", "wake_s", "wake_power_w"});
+      SleepState z;
+      z.name = st.text("name");
+      if (z.name == "none")
+        st.fail("name", "\"none\" is reserved (a scenario's devices.sleep: \"none\" turns sleeping off)");
+      if (p.find_sleep(z.name))
+        st.fail("name", fmt::format("\"{}\" is listed twice; give each sleep state once", z.name));
+      z.power_w = st.number("power_w", 0, 1e4);
+      z.after_idle_s = st.number("after_idle_s", 0, 1e6);
+      z.wake_s = st.number("wake_s", 0, 1e3);
+      z.wake_power_w = st.number("wake_power_w", 0, 1e4);
+      p.sleep_states.push_back(z);
+    }
   }
   p.memory_bytes = f.integer("memory_bytes", 1, std::numeric_limits<std::int64_t>::max());
   p.confidence = f.text("confidence", {"S", "D", "R"});
@@ -302,6 +329,16 @@ nlohmann::json to_json(const ComputeProfile& p)
                       {"confidence", p.confidence},
                       {"sources", p.sources},
                       {"notes", p.notes}};
+  if (!p.sleep_states.empty()) {
+    nlohmann::json states = nlohmann::json::array();
+    for (const auto& z : p.sleep_states)
+      states.push_back({{"name", z.name},
+                        {"power_w", z.power_w},
+                        {"after_idle_s", z.after_idle_s},
+                        {"wake_s", z.wake_s},
+                        {"wake_power_w", z.wake_power_w}});
+    j["sleep_states"] = states;
+  }
   if (p.cost_model) {
     const CostModel& m = *p.cost_model;
     nlohmann::json formats = nlohmann::json::object();

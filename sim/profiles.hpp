@@ -54,11 +54,24 @@ struct CostModel {
   const FormatKernels* find(Encoding f) const;
 };
 
+/// A low-power state a device enters between requests (docs/profiles.md, "Sleep"): after after_idle_s without work
+/// it draws power_w instead of its pstate's idle power; a request that finds it asleep first pays wake_s at
+/// wake_power_w.
+struct SleepState {
+  std::string name;
+  double power_w = 0;
+  double after_idle_s = 0;
+  double wake_s = 0;
+  double wake_power_w = 0;
+};
+
 /// An edge device or a server ("kind" tells which).
 struct ComputeProfile {
   std::string name, kind, description, confidence, notes;
   std::vector<PState> pstates; ///< the first is the default operating point
   std::optional<CostModel> cost_model; ///< absent: every layer takes MACs / rate_macs_per_s, nothing else
+  std::vector<SleepState> sleep_states; ///< devices only; the first is the default
+  const SleepState* find_sleep(const std::string& name) const;
   std::int64_t memory_bytes = 0;
   std::vector<std::string> sources;
 };

@@ -202,6 +202,46 @@ void read_cost_choice(Fields& section, const ComputeProfile& p, CostModelChoice&
   format = parse_encoding(section.text("number_format", valid));
 }
 
+/// "sleep": a sleep state of the device profile, or "none"; default: the profile's first, if any.
+std::optional<SleepState> read_sleep(Fields& d, const ComputeProfile& p)
+{
+  std::vector<std::string> valid{"none"};
+  for (const auto& z : p.sleep_states)
+    valid.push_back(z.name);
+  const std::string name = d.text("sleep", valid, p.sleep_states.empty() ? "none" : p.sleep_states.front().name);
+  if (name == "none")
+    return std::nullopt;
+  return *p.find_sleep(name);
+}
+
+Battery read_battery(Fields& d)
+{
+  Fields b = d.object("battery");
+  b.only({"capacity_mah", "voltage_v", "capacity_wh", "initial_charge", "cutoff_charge"});
+  Battery x;
+  const bool mah = b.has("capacity_mah"), wh = b.has("capacity_wh");
+  if (mah == wh)
+    Fields::fail_at(b.file(), b.path(),
+                    fmt::format("give exactly one of \"capacity_mah\" (with \"voltage_v\") or \"capacity_wh\", got {}",
+                                mah ? "both" : "neither"));
+  if (mah) {
+    x.capacity_mah = b.number("capacity_mah", 1e-3, 1e9);
+    x.voltage_v = b.number("voltage_v", 0.1, 1000);
+  } else {
+    if (b.has("voltage_v"))
+      b.fail("voltage_v", "goes with \"capacity_mah\"; \"capacity_wh\" already includes the voltage");
+    x.capacity_wh = b.number("capacity_wh", 1e-6, 1e9);
+  }
+  x.initial_charge = b.number("initial_charge", 0, 1, 1.0);
+  if (x.initial_charge <= 0)
+    b.fail("initial_charge", fmt::format("must be a fraction in (0, 1] (1 = full), got {}", x.initial_charge));
+  x.cutoff_charge = b.number("cutoff_charge", 0, 1, 0.0);
+  if (x.cutoff_charge >= x.initial_charge)
+    b.fail("cutoff_charge", fmt::format("must be below initial_charge ({}): a fraction in [0, {}), got {}",
+                                        x.initial_charge, x.initial_charge, x.cutoff_charge));
+  return x;
+}
+
 // ---- The sections of a scenario ----
 
 void read_model(Fields& f, Scenario& s)
@@ -289,11 +329,14 @@ void read_platform(Fields& f, Scenario& s)
 {
   {
     Fields d = f.object("devices");
-    d.only({"profile", "override", "count", "pstate", "cost_model", "number_format"});
+    d.only({"profile", "override", "count", "pstate", "cost_model", "number_format", "sleep", "battery"});
     s.device = read_compute(d, "device");
     s.device_count = int(d.integer("count", 1, 100000, s.device_count));
     s.device_pstate = read_pstate(d, s.device);
     read_cost_choice(d, s.device, s.device_cost_model, s.device_format);
+    s.device_sleep = read_sleep(d, s.device);
+    if (d.has("battery"))
+      s.battery = read_battery(d);
   }
   {
     Fields n = f.object("network");
@@ -461,6 +504,23 @@ static nlohmann::json host_json(nlohmann::json j, CostModelChoice choice, const 
   return j;
 }
 
+static nlohmann::json device_json(const Scenario& s)
+{
+  nlohmann::json j =
+      host_json({{"profile", to_json(s.device)}, {"count", s.device_count}, {"pstate", s.device_pstate}},
+                s.device_cost_model, s.device_format);
+  j["sleep"] = s.device_sleep ? s.device_sleep->name : "none";
+  if (s.battery) {
+    const Battery& b = *s.battery;
+    nlohmann::json bj = b.capacity_wh > 0 ? nlohmann::json{{"capacity_wh", b.capacity_wh}}
+                                          : nlohmann::json{{"capacity_mah", b.capacity_mah}, {"voltage_v", b.voltage_v}};
+    bj["initial_charge"] = b.initial_charge;
+    bj["cutoff_charge"] = b.cutoff_charge;
+    j["battery"] = bj;
+  }
+  return j;
+}
+
 nlohmann::json to_json(const Scenario& s)
 {
   nlohmann::json model;
@@ -495,8 +555,7 @@ nlohmann::json to_json(const Scenario& s)
           {"encoding",
            {{"format", to_string(s.encoding)}, {"header_bytes", s.header_bytes}, {"reply_bytes", s.reply_bytes}}},
           {"devices",
-           host_json({{"profile", to_json(s.device)}, {"count", s.device_count}, {"pstate", s.device_pstate}},
-                     s.device_cost_model, s.device_format)},
+           device_json(s)},
           {"network", {{"profile", to_json(s.network)}, {"shared_medium", s.shared_medium}}},
           {"server",
            host_json({{"profile", to_json(s.server)}, {"workers", s.server_workers}, {"pstate", s.server_pstate}},

@@ -55,6 +55,17 @@ struct OffloadPolicy {
   Fallback fallback = Fallback::device_exit; ///< after the last failed attempt: answer with the deepest device exit
 };
 
+/// A device's battery (docs/simulation.md, "Battery"): capacity as mAh at a voltage or as Wh, charge fractions.
+struct Battery {
+  double capacity_mah = 0;    ///< 0 when given as capacity_wh
+  double voltage_v = 0;
+  double capacity_wh = 0;     ///< 0 when given as capacity_mah
+  double initial_charge = 1;  ///< state of charge at the start, in (0, 1]
+  double cutoff_charge = 0;   ///< the device stops below this state of charge, in [0, initial_charge)
+  double capacity_j() const { return 3600.0 * (capacity_wh > 0 ? capacity_wh : capacity_mah * voltage_v / 1000.0); }
+  double usable_j() const { return capacity_j() * (initial_charge - cutoff_charge); }
+};
+
 struct Scenario {
   std::string file;                 ///< where it was read from (for messages)
   std::string name;                 ///< defaults to the file's stem
@@ -85,6 +96,8 @@ struct Scenario {
   int device_pstate = 0;
   CostModelChoice device_cost_model = CostModelChoice::profile;
   std::optional<Encoding> device_format; ///< the device kernels' number format (profiles with a cost model only)
+  std::optional<SleepState> device_sleep; ///< the sleep state devices enter between requests (none: they idle)
+  std::optional<Battery> battery;         ///< per device
   NetworkProfile network;
   bool shared_medium = true;        ///< all devices share one uplink and one downlink (else one pair each)
   ComputeProfile server;

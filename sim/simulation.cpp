@@ -90,12 +90,16 @@ struct Context {
   std::vector<SampleRecord>& records;
   std::vector<RadioMeter> radios = {};
   std::vector<double> compute_energy_j = {}; ///< per device, while computing (energy plugin deltas)
+  std::vector<double> sleep_energy_j = {};   ///< per device, while asleep
+  std::vector<double> wake_energy_j = {};    ///< per device, while waking up
+  std::vector<long> wakeups = {};            ///< per device
   // SimGrid work amounts (docs/simulation.md): per main layer on the device (index j), per exit branch, the
   // device's per-inference overhead, and one offloaded tail on the server (overhead included).
   std::vector<double> device_layer_work = {};
   std::vector<double> device_exit_work = {};
   double device_invoke_work = 0;
   double server_tail_work = 0;
+  int sleep_pstate = -1; ///< the devices' sleep pstate (the wake-up is the next one), when they sleep
   sg4::Mailbox* server_box = nullptr;
   std::vector<sg4::Mailbox*> reply_boxes = {}; ///< per device
   std::vector<char> answered = {};             ///< per record: has its answer (or its recorded failure)
@@ -249,8 +253,26 @@ void device_actor(Context& c, int d, std::vector<std::size_t> mine)
   for (std::size_t r = 0; r < mine.size(); ++r) {
     SampleRecord& rec = c.records[mine[r]];
     rec.arrival_s = s.arrival == Arrival::closed_loop ? (r == 0 ? 0.0 : previous_finish + s.think_time_s) : arrivals[r];
-    if (sg4::Engine::get_clock() < rec.arrival_s)
+    const double idle_from = sg4::Engine::get_clock();
+    if (s.device_sleep && rec.arrival_s - idle_from > s.device_sleep->after_idle_s) {
+      // Idle for after_idle_s, asleep until the request arrives, then the wake-up before it can start.
+      const SleepState& z = *s.device_sleep;
+      sg4::this_actor::sleep_until(idle_from + z.after_idle_s);
+      const double e0 = sg_host_get_consumed_energy(host);
+      host->set_pstate(c.sleep_pstate);
       sg4::this_actor::sleep_until(rec.arrival_s);
+      const double e1 = sg_host_get_consumed_energy(host);
+      host->set_pstate(c.sleep_pstate + 1);
+      sg4::this_actor::sleep_for(z.wake_s);
+      const double e2 = sg_host_get_consumed_energy(host);
+      host->set_pstate(s.device_pstate);
+      c.sleep_energy_j[std::size_t(d)] += e1 - e0;
+      c.wake_energy_j[std::size_t(d)] += e2 - e1;
+      ++c.wakeups[std::size_t(d)];
+      rec.wake_s = z.wake_s;
+    } else if (idle_from < rec.arrival_s) {
+      sg4::this_actor::sleep_until(rec.arrival_s);
+    }
     rec.start_s = sg4::Engine::get_clock();
 
     // The head, layer by layer, for real; simulated time advances by each executed layer's cost on this device.
@@ -366,7 +388,9 @@ void server_worker(Context& c, int w)
   }
 }
 
-std::string wattage(const ComputeProfile& p, int cores)
+/// The SimGrid pstates of a host: the profile's, then (for a device that sleeps) a sleep state and a wake-up state
+/// that draw a constant power and run nothing.
+std::string wattage(const ComputeProfile& p, int cores, const std::optional<SleepState>& sleep)
 {
   // One "Idle:Epsilon:AllCores" triple per pstate; Epsilon = Idle so that power grows linearly with busy cores.
   std::string out;
@@ -374,17 +398,21 @@ std::string wattage(const ComputeProfile& p, int cores)
     const double all = ps.idle_power_w + cores * (ps.active_power_w - ps.idle_power_w);
     out += fmt::format("{}{}:{}:{}", out.empty() ? "" : ",", ps.idle_power_w, ps.idle_power_w, all);
   }
+  if (sleep)
+    out += fmt::format(",{0}:{0}:{0},{1}:{1}:{1}", sleep->power_w, sleep->wake_power_w);
   return out;
 }
 
 sg4::Host* make_host(sg4::NetZone* zone, const std::string& name, const ComputeProfile& p, int cores, int pstate,
-                     const std::vector<Outage>& outages = {})
+                     const std::vector<Outage>& outages = {}, const std::optional<SleepState>& sleep = {})
 {
   std::vector<double> speeds;
   for (const auto& ps : p.pstates)
     speeds.push_back(ps.rate_macs_per_s); // 1 simulated flop = 1 MAC
+  if (sleep) // (nothing executes in these two; the first pstate's speed keeps SimGrid's speeds positive)
+    speeds.insert(speeds.end(), 2, p.pstates.front().rate_macs_per_s);
   sg4::Host* h = zone->create_host(name, speeds)->set_core_count(cores);
-  h->set_property("wattage_per_state", wattage(p, cores));
+  h->set_property("wattage_per_state", wattage(p, cores, sleep));
   h->set_property("wattage_off", "0");
   if (!outages.empty())
     h->set_state_profile(
@@ -416,7 +444,7 @@ SimulationResult simulate(const Scenario& s, const Network& net, const Dataset& 
       make_host(world, "server", s.server, s.server_workers, s.server_pstate, s.faults.server_outages);
   std::vector<sg4::Host*> devices;
   for (int d = 0; d < s.device_count; ++d)
-    devices.push_back(make_host(world, fmt::format("device-{}", d), s.device, 1, s.device_pstate));
+    devices.push_back(make_host(world, fmt::format("device-{}", d), s.device, 1, s.device_pstate, {}, s.device_sleep));
   // Faults enter as SimGrid profiles: a link's state (outages) and bandwidth (factor steps), the server's state.
   using simgrid::kernel::profile::ProfileBuilder;
   auto make_link = [&](const std::string& name, double bw, const std::vector<Outage>& outages,
@@ -458,6 +486,11 @@ SimulationResult simulate(const Scenario& s, const Network& net, const Dataset& 
   result.samples.resize(std::size_t(data.count()));
   Context c{s, net, data, result.samples};
   c.compute_energy_j.assign(std::size_t(s.device_count), 0.0);
+  c.sleep_energy_j.assign(std::size_t(s.device_count), 0.0);
+  c.wake_energy_j.assign(std::size_t(s.device_count), 0.0);
+  c.wakeups.assign(std::size_t(s.device_count), 0);
+  if (s.device_sleep)
+    c.sleep_pstate = int(s.device.pstates.size());
   {
     const NetworkSpec& spec = net.spec();
     const HostCost dc = device_cost(s), sc = server_cost(s);
@@ -517,7 +550,11 @@ SimulationResult simulate(const Scenario& s, const Network& net, const Dataset& 
     result.device_energy_j += e;
     c.radios[d].finish(result.end_s);
     result.radio += c.radios[d].energy();
+    result.per_device_radio_j.push_back(c.radios[d].energy().total_j());
     result.device_compute_energy_j += c.compute_energy_j[std::size_t(d)];
+    result.device_sleep_energy_j += c.sleep_energy_j[std::size_t(d)];
+    result.device_wake_energy_j += c.wake_energy_j[std::size_t(d)];
+    result.wakeups += c.wakeups[std::size_t(d)];
   }
   result.server_energy_j = sg_host_get_consumed_energy(server);
   result.final_output_accuracy = evaluate(net, data).final_accuracy;

@@ -32,6 +32,7 @@ struct SampleRecord {
   double arrival_s = 0;        ///< request arrives at the device
   double start_s = 0;          ///< device starts it (after queueing behind earlier requests)
   double finish_s = 0;         ///< answer known on the device
+  double wake_s = 0;           ///< wake-up the request waited for (the device was asleep when it arrived)
   double edge_compute_s = 0;   ///< simulated compute time on the device
   double promotion_s = 0;      ///< radio promotion before sending
   double uplink_s = 0;         ///< from the start of sending to the end of the transfer(s), all attempts
@@ -53,9 +54,13 @@ struct SimulationResult {
   double end_s = 0;                  ///< simulated time when the last answer arrived
   double device_energy_j = 0;        ///< all devices, from SimGrid's host energy plugin (idle included)
   double device_compute_energy_j = 0;
+  double device_sleep_energy_j = 0;  ///< all devices, while asleep (energy plugin deltas)
+  double device_wake_energy_j = 0;   ///< all devices, while waking up
+  long wakeups = 0;                  ///< all devices
   double server_energy_j = 0;        ///< from the host energy plugin (idle included)
   RadioEnergy radio;                 ///< all devices
-  std::vector<double> per_device_energy_j;
+  std::vector<double> per_device_energy_j;    ///< host energy plugin, per device
+  std::vector<double> per_device_radio_j;     ///< radio energy, per device (tails and idle included)
   double final_output_accuracy = 0;  ///< the full network's own accuracy on the same samples (no exits, no split)
 };
 

@@ -372,3 +372,49 @@ TEST_CASE("simulation: calibrated cost models on device and server match the clo
   check_close(r.device_compute_energy_j, 1.5 * busy);
   check_close(r.server_energy_j, 10.0 * (r.end_s - offloaded * server_s) + 30.0 * offloaded * server_s);
 }
+
+TEST_CASE("simulation: a device sleeps after after_idle_s and a request that finds it asleep pays the wake-up")
+{
+  // Edge only (no radio), requests 1 s apart; the device computes 0.0215 s per sample (43,000 MACs at 2 MMAC/s).
+  // After each answer it idles 0.2 s, sleeps until the next request, then wakes for 10 ms.
+  Scenario s = base_scenario();
+  s.device_exits.clear();
+  s.split_after = 3;
+  s.device_sleep = SleepState{"light", 0.01, 0.2, 0.01, 0.8};
+  s.battery = Battery{0, 0, 1.0, 0.9, 0.1}; // 1 Wh, from 90% down to 10%: 2,880 J usable
+  const Network net = small_network();
+  const Dataset data = synthetic(s.samples);
+  const SimulationResult r = simulate(s, net, data);
+  const double compute_s = double(net.cost(0, 3).macs) / 2e6;
+  double idle_s = 0, sleep_s = 0;
+  for (const auto& x : r.samples) {
+    CAPTURE(x.sample);
+    check_close(x.edge_compute_s, compute_s);
+    if (x.sample == 0) { // the first request arrives at t = 0: nothing to wake from
+      CHECK(x.wake_s == 0);
+      check_close(x.latency_s(), compute_s);
+      continue;
+    }
+    const double previous_finish = 1.0 * (x.sample - 1) + (x.sample > 1 ? 0.01 : 0.0) + compute_s;
+    check_close(x.wake_s, 0.01);
+    check_close(x.start_s, x.arrival_s + 0.01);
+    check_close(x.latency_s(), 0.01 + compute_s);
+    idle_s += 0.2;
+    sleep_s += x.arrival_s - (previous_finish + 0.2);
+  }
+  CHECK(r.wakeups == s.samples - 1);
+  const double busy = s.samples * compute_s, waking = (s.samples - 1) * 0.01;
+  check_close(r.device_sleep_energy_j, 0.01 * sleep_s);
+  check_close(r.device_wake_energy_j, 0.8 * waking);
+  check_close(r.device_compute_energy_j, 2.0 * busy);
+  check_close(r.device_energy_j, 0.5 * idle_s + 0.01 * sleep_s + 0.8 * waking + 2.0 * busy);
+  check_close(r.end_s, busy + idle_s + sleep_s + waking);
+
+  // The battery columns: usable energy over the average power (host + radio), and that time's inferences.
+  const nlohmann::ordered_json m = summarize(s, net, r);
+  const double power_w = (r.device_energy_j + r.radio.total_j()) / r.end_s;
+  check_close(m["battery_lifetime_s"].get<double>(), 2880.0 / power_w);
+  check_close(m["inferences_per_charge"].get<double>(), 2880.0 / power_w * s.samples / r.end_s);
+  check_close(m["wakeups_per_inference"].get<double>(), double(s.samples - 1) / s.samples);
+  check_close(m["edge_idle_energy_per_inference_j"].get<double>(), 0.5 * idle_s / s.samples);
+}

@@ -18,10 +18,21 @@ spec_schema = dict(schema, **{"$ref": "#/$defs/model_spec"})
 spec_schema.pop("properties", None), spec_schema.pop("required", None), spec_schema.pop("type", None)
 spec_schema.pop("additionalProperties", None)
 model_spec = jsonschema.Draft202012Validator(spec_schema)
+
+
+def definition(name):
+    """A validator of one of the schema's $defs (the shipped profile files follow compute_profile, network_profile)."""
+    return jsonschema.Draft202012Validator(dict(spec_schema, **{"$ref": f"#/$defs/{name}"}))
+
+
+compute_profile, network_profile = definition("compute_profile"), definition("network_profile")
 failures = checked = 0
 for path, validator in [(p, scenario) for p in sorted(glob.glob(os.path.join(src, "scenarios/*.json")))
                         if not p.endswith("scenario.schema.json")] + \
-                       [(p, model_spec) for p in sorted(glob.glob(os.path.join(src, "scenarios/models/*.json")))]:
+                       [(p, model_spec) for p in sorted(glob.glob(os.path.join(src, "scenarios/models/*.json")))] + \
+                       [(p, compute_profile) for kind in ("devices", "servers")
+                        for p in sorted(glob.glob(os.path.join(src, f"scenarios/profiles/{kind}/*.json")))] + \
+                       [(p, network_profile) for p in sorted(glob.glob(os.path.join(src, "scenarios/profiles/networks/*.json")))]:
     checked += 1
     for error in validator.iter_errors(json.load(open(path))):
         failures += 1
@@ -35,5 +46,13 @@ for bad in refused:
     if model_spec.is_valid(bad):
         failures += 1
         print(f"FAIL the schema accepts a spec the loader refuses: {json.dumps(bad)[:200]}")
+# A cost model the loader refuses (speed-up densities must increase) is refused by the schema too.
+cm = {"invoke_overhead_s": 0, "layer_overhead_s": 0, "memory_bandwidth_bytes_per_s": 1e9, "default_format": "int8",
+      "formats": {"int8": {"fc_rate_macs_per_s": 1e6, "conv_rate_macs_per_s": 1e6,
+                           "fc_sparse_speedup": [[0.5, 1.0, 2.0]], "conv_sparse_speedup": [[0.5, 1]]}}}
+checked += 1
+if definition("cost_model").is_valid(cm):
+    failures += 1
+    print("FAIL the schema accepts a speed-up point of three numbers")
 print(f"schema: {checked - failures} passed, {failures} failed")
 sys.exit(1 if failures else 0)

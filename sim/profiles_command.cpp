@@ -3,6 +3,7 @@
 #include "profiles.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <memory>
 #include <string>
 #include <vector>
@@ -58,6 +59,38 @@ void print_compute(const std::string& kind)
                num(s.idle_power_w), num(s.active_power_w), bytes(p.memory_bytes), p.pstates.size(), p.confidence,
                p.description);
   }
+  // The calibrated cost models, one line per number format, and the sleep states.
+  fmt::print("\n  {:<18} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10}  {:<22} {}\n", "cost model", "format", "fc MAC/s",
+             "conv MAC/s", "invoke s", "layer s", "mem B/s", "sparse speed-up fc|conv", "sleep states (W after s, wake s)");
+  for (const auto& name : names) {
+    const auto file = builtin_profile_file(kind, name);
+    const ComputeProfile p = compute_profile_from_json(builtin_profile_json(kind, name, file, "$"), kind, file, "$");
+    std::vector<std::string> sleep;
+    for (const auto& z : p.sleep_states)
+      sleep.push_back(fmt::format("{} {} W after {}, wake {}", z.name, num(z.power_w), num(z.after_idle_s),
+                                  num(z.wake_s)));
+    auto curve = [](const SparseSpeedup& c) {
+      std::vector<std::string> points;
+      for (const auto& [d, x] : c.points)
+        points.push_back(fmt::format("{}:{}", num(d), num(x)));
+      return fmt::format("{}", fmt::join(points, " "));
+    };
+    if (!p.cost_model) {
+      fmt::print("  {:<18} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10}  {:<22} {}\n", p.name, "ideal", "-", "-", "-", "-",
+                 "-", "-", sleep.empty() ? "-" : fmt::format("{}", fmt::join(sleep, "; ")));
+      continue;
+    }
+    const CostModel& m = *p.cost_model;
+    for (std::size_t i = 0; i < m.formats.size(); ++i) {
+      const auto& k = m.formats[i];
+      const std::string fmt_name = to_string(k.format) + (k.format == m.default_format ? "*" : "");
+      fmt::print("  {:<18} {:>6} {:>10} {:>10} {:>10} {:>10} {:>10}  {:<22} {}\n", i == 0 ? p.name : "", fmt_name,
+                 num(k.fc_rate_macs_per_s), num(k.conv_rate_macs_per_s), num(m.invoke_overhead_s),
+                 num(m.layer_overhead_s), num(m.memory_bandwidth_bytes_per_s),
+                 curve(k.fc_sparse_speedup) + " | " + curve(k.conv_sparse_speedup),
+                 i == 0 && !sleep.empty() ? fmt::format("{}", fmt::join(sleep, "; ")) : (i == 0 ? "-" : ""));
+    }
+  }
 }
 
 void print_network()
@@ -109,7 +142,8 @@ int run_profiles(const ProfilesOptions& o)
       print_compute(kind);
   }
   fmt::print("\nrate: effective MAC/s of one inference at a time (pstate 0); powers in W; memory in binary units; "
-             "latency one-way;\nmax B: largest frame payload (- = unlimited); duty: duty cycle; radio power = tx W + "
+             "latency one-way;\ncost model: kernel rates and overheads at pstate 0 (* = default format; ideal = MACs / "
+             "rate); sparse speed-up: density:speed-up points;\nmax B: largest frame payload (- = unlimited); duty: duty cycle; radio power = tx W + "
              "tx W/bps x throughput (likewise rx);\npromotion/tail: duration s / power W; confidence: S solid, "
              "D derived, R rough (docs/profiles.md)\n");
   return 0;

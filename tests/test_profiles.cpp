@@ -105,7 +105,17 @@ TEST_CASE("known values of the built-in profiles")
   CHECK(rpi4.pstates[0].idle_power_w == doctest::Approx(3.06));
   CHECK(rpi4.pstates[0].active_power_w == doctest::Approx(6.12));
   CHECK(rpi4.memory_bytes == 1073741824);
-  CHECK(rpi4.confidence == "D");
+  CHECK(rpi4.confidence == "R");
+  CHECK(rpi4.pstates.size() == 3);
+  CHECK(rpi4.pstates[2].rate_macs_per_s == doctest::Approx(2.76e9)); // 0.6 GHz
+  REQUIRE(rpi4.cost_model);
+  CHECK(rpi4.cost_model->invoke_overhead_s == doctest::Approx(5e-5));
+  CHECK(rpi4.cost_model->default_format == Encoding::int8);
+  const auto esp32 = compute_profile_from_json(builtin("device", "esp32"), "device", "esp32.json", "$");
+  REQUIRE(esp32.sleep_states.size() == 2);
+  CHECK(esp32.sleep_states[0].name == "light_sleep");
+  CHECK(esp32.sleep_states[0].power_w == doctest::Approx(0.0008 * 3.3));
+  CHECK(esp32.sleep_states[1].wake_s == doctest::Approx(0.101));
   const auto lora = network_profile_from_json(builtin("network", "lora_sf7"), "lora.json", "$");
   CHECK(lora.duty_cycle == doctest::Approx(0.01));
   CHECK(lora.max_payload_bytes == 250);

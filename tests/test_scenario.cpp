@@ -398,8 +398,19 @@ TEST_CASE("invalid scenarios: one line naming the file and the JSON path")
          "unknown device profile \"rpi9\"; built-in: esp32, esp32s3, ");
   expect(with2("network", "profile", "5g"), "$.network.profile", "unknown network profile \"5g\"; built-in: ble5");
   expect(with2("server", "profile", "rpi4"), "$.server.profile", "unknown server profile \"rpi4\"; built-in: ");
-  expect(with2("devices", "pstate", 1), "$.devices.pstate",
-         "must be an integer in [0, 0] (profile \"rpi4\" has 1 pstate), got 1");
+  expect(with2("devices", "pstate", 5), "$.devices.pstate",
+         "must be an integer in [0, 2] (profile \"rpi4\" has 3 pstates), got 5");
+  expect(with2("devices", "cost_model", "exact"), "$.devices.cost_model", "must be one of \"profile\", \"ideal\"");
+  expect(with2("devices", "number_format", "fp32"), "$.devices.number_format", "must be one of \"int8\", got \"fp32\"");
+  expect(with2("server", "number_format", "int8"), "$.server.number_format",
+         "applies to a profile's cost model, and profile \"x86_core\" has none");
+  expect(with2("devices", "sleep", "light_sleep"), "$.devices.sleep", "must be one of \"none\", got \"light_sleep\"");
+  expect(with2("devices", "battery", nlohmann::json{{"capacity_wh", 1}, {"capacity_mah", 100}}), "$.devices.battery",
+         "give exactly one of \"capacity_mah\" (with \"voltage_v\") or \"capacity_wh\", got both");
+  expect(with2("devices", "battery", nlohmann::json{{"capacity_mah", 225}}), "$.devices.battery",
+         "missing required key \"voltage_v\"");
+  expect(with2("devices", "battery", nlohmann::json{{"capacity_wh", 1}, {"initial_charge", 0.5}, {"cutoff_charge", 0.5}}),
+         "$.devices.battery.cutoff_charge", "must be below initial_charge (0.5): a fraction in [0, 0.5), got 0.5");
   expect(with2("server", "pstate", -1), "$.server.pstate", "must be an integer in [0, ");
   expect(with2("server", "workers", 0), "$.server.workers", "must be an integer in [1, 1024], got 0");
   expect(with2("network", "shared_medium", "yes"), "$.network.shared_medium", "must be true or false");

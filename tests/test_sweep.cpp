@@ -216,3 +216,17 @@ TEST_CASE("sweep: inputs preloaded before the points fork are those the points w
   CHECK(samples.x == fresh.x);
   CHECK(samples.labels == fresh.labels);
 }
+
+TEST_CASE("sweep: pstate, cost model, number format and sleep axes set the device's keys")
+{
+  const auto sw = load_sweep(write_temp(
+      "s_dev.json", with_axes(R"({"names": ["device", "device_pstate", "device_cost_model", "device_sleep"],
+                                  "values": [["rpi4", 2, "ideal", "none"], ["esp32", 0, "profile", "light_sleep"]]},
+                                 {"name": "server_pstate", "values": [0]})")));
+  const auto points = sw.points();
+  REQUIRE(points.size() == 2);
+  CHECK(points[0].scenario["devices"]["pstate"] == 2);
+  CHECK(points[0].scenario["devices"]["cost_model"] == "ideal");
+  CHECK(points[1].scenario["devices"]["sleep"] == "light_sleep");
+  CHECK(points[1].scenario["server"]["pstate"] == 0);
+}

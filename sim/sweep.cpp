@@ -31,6 +31,7 @@ const std::vector<std::pair<std::string, std::string>>& sweep_axis_names()
       {"device_cost_model", "/devices/cost_model"},
       {"device_number_format", "/devices/number_format"},
       {"device_sleep", "/devices/sleep"},
+      {"device_override", "/devices/override"},
       {"network", "/network/profile"},
       {"server", "/server/profile"},
       {"server_workers", "/server/workers"},

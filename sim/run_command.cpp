@@ -72,15 +72,23 @@ int run(const RunOptions& o, const std::string& command_line)
     fmt::print("  fallback rate {:.1f}%  failure rate {:.1f}%  retries {:.3g}/inference",
                100 * summary["fallback_rate"].get<double>(), 100 * summary["failure_rate"].get<double>(),
                summary["retries_per_inference"].get<double>());
-  fmt::print("\n  latency p50 {}  p95 {}  edge energy {:.4g} J/inference (compute {:.3g}, idle {:.3g}, "
+  // The energy breakdown adds up to the total: compute, idle, sleep and wake-up (when the device sleeps), radio.
+  const double sleep_j = summary["edge_sleep_energy_per_inference_j"].get<double>() +
+                         summary["edge_wake_energy_per_inference_j"].get<double>();
+  fmt::print("\n  latency p50 {}  p95 {}  edge energy {:.4g} J/inference (compute {:.3g}, idle {:.3g}, {}"
              "radio {:.3g})  uplink {:.1f} B/inference\n",
              human_seconds(summary["latency_p50_s"].get<double>()),
              human_seconds(summary["latency_p95_s"].get<double>()),
              summary["edge_energy_per_inference_j"].get<double>(),
              summary["edge_compute_energy_per_inference_j"].get<double>(),
              summary["edge_idle_energy_per_inference_j"].get<double>(),
+             s.device_sleep ? fmt::format("sleep and wake-up {:.3g}, ", sleep_j) : std::string(),
              summary["radio_energy_per_inference_j"].get<double>(),
              summary["uplink_bytes_per_inference"].get<double>());
+  if (!summary["battery_lifetime_s"].is_null())
+    fmt::print("  battery lifetime {:.4g} days ({:.4g} inferences per charge)\n",
+               summary["battery_lifetime_s"].get<double>() / 86400.0,
+               summary["inferences_per_charge"].get<double>());
   fmt::print("  wrote {}/summary.json, summary.csv, samples.csv, manifest.json ({:.2f} s wall)\n", out, wall_s);
   return 0;
 }

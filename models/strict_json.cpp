@@ -5,6 +5,7 @@
 #include "error.hpp"
 
 #include <cmath>
+#include <limits>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -319,6 +320,26 @@ double Fields::positive(const std::string& key)
   if (!v.is_number() || !std::isfinite(v.get<double>()) || !(v.get<double>() > 0))
     fail(key, fmt::format("must be a number > 0, got {}", brief(v)));
   return v.get<double>();
+}
+
+double Fields::physical(const std::string& key, bool positive_only, double min, double max, const std::string& unit)
+{
+  const double x = positive_only ? positive(key) : number(key, 0, std::numeric_limits<double>::infinity());
+  // Below 1e-12 of any unit, a value is noise, and a subnormal one breaks the engine's own parsing of profiles.
+  constexpr double resolution = 1e-12;
+  if (!positive_only && x > 0 && x < resolution && min <= 0)
+    fail(key, fmt::format("must be 0 or at least {} {} (the physical range is [{}, {}] {}), got {}", resolution, unit,
+                          min, max, unit, brief(raw(key))));
+  if (x < min || x > max)
+    fail(key, fmt::format("must be at {} {} {} (the physical range is [{}, {}] {}), got {}", x < min ? "least" : "most",
+                          x < min ? min : max, unit, min, max, unit, brief(raw(key))));
+  return x;
+}
+
+double Fields::physical(const std::string& key, bool positive_only, double min, double max, const std::string& unit,
+                        double fallback)
+{
+  return has(key) ? physical(key, positive_only, min, max, unit) : (used_.insert(key), fallback);
 }
 
 void Fields::done() const

@@ -58,6 +58,12 @@ public:
   void only(std::initializer_list<const char*> keys);
   /// A required finite number > 0 (number() has inclusive bounds only).
   double positive(const std::string& key);
+  /// A required number in the physical range [min, max] of its unit (docs/scenarios.md, "Physical ranges"): one that
+  /// breaks the plain rule (> 0 when `positive`, else >= 0) gets the plain message; one outside the range is told
+  /// the bound it crosses. Values the engine cannot take (a period of 1e308 s, a rate of 5e-324) stop here.
+  double physical(const std::string& key, bool positive, double min, double max, const std::string& unit);
+  double physical(const std::string& key, bool positive, double min, double max, const std::string& unit,
+                  double fallback);
 
   /// Refuses every key not read, naming the valid ones.
   void done() const;

@@ -29,8 +29,8 @@ std::vector<Outage> read_outages(Fields& f, const std::string& key)
     Fields& o = items[i];
     o.only({"start_s", "duration_s"});
     Outage x;
-    x.start_s = o.number("start_s", 0, max_time_s);
-    x.duration_s = o.has("duration_s") ? o.positive("duration_s") : inf;
+    x.start_s = o.physical("start_s", false, 0, max_time_s, "s");
+    x.duration_s = o.has("duration_s") ? o.physical("duration_s", true, 1e-6, max_time_s, "s") : inf;
     if (!out.empty() && !(x.start_s > out.back().end_s()))
       Fields::fail_at(f.file(), o.path(),
                       std::isinf(out.back().duration_s)
@@ -51,8 +51,8 @@ std::vector<BandwidthStep> read_steps(Fields& f, const std::string& key)
     Fields& o = items[i];
     o.only({"at_s", "factor"});
     BandwidthStep x;
-    x.at_s = o.number("at_s", 0, max_time_s);
-    x.factor = o.positive("factor");
+    x.at_s = o.physical("at_s", false, 0, max_time_s, "s");
+    x.factor = o.physical("factor", true, 1e-6, 1e6, "(a factor)");
     if (x.factor > 1)
       o.fail("factor", fmt::format("must be in (0, 1] (a fraction of the network profile's bandwidth), got {}",
                                    x.factor));
@@ -116,8 +116,9 @@ Faults read_fault_trace(const std::string& file)
     if (cells.size() != 3 || line.back() == ',')
       fail("must have 3 comma-separated cells: time_s,target,value");
     double t = 0, v = 0;
-    if (!parse_number(cells[0], t) || t < 0 || t > max_time_s)
-      fail(fmt::format("time_s must be a number of seconds in [0, {}], got \"{}\"", max_time_s, cells[0]));
+    if (!parse_number(cells[0], t) || t < 0 || t > max_time_s || (t > 0 && t < 1e-12))
+      fail(fmt::format("time_s must be a number of seconds in [0, {}] (0 or at least 1e-12), got \"{}\"", max_time_s,
+                       cells[0]));
     State* st = nullptr;
     for (auto& [name, state] : targets)
       if (name == cells[1])
@@ -143,8 +144,8 @@ Faults read_fault_trace(const std::string& file)
       else
         st->outages->back().duration_s = t - st->outages->back().start_s;
     } else {
-      if (!(v > 0 && v <= 1))
-        fail(fmt::format("the value of target {} must be a bandwidth factor in (0, 1], got {}", cells[1], v));
+      if (!(v >= 1e-6 && v <= 1))
+        fail(fmt::format("the value of target {} must be a bandwidth factor in [1e-6, 1], got {}", cells[1], v));
       st->steps->push_back({t, v});
     }
   }
@@ -206,9 +207,9 @@ OffloadPolicy read_offload(Fields& scenario)
   Fields o = scenario.object("offload");
   o.only({"request_timeout_s", "retries", "retry_backoff_s", "fallback"});
   if (o.has("request_timeout_s"))
-    p.request_timeout_s = o.positive("request_timeout_s");
+    p.request_timeout_s = o.physical("request_timeout_s", true, 1e-6, max_time_s, "s");
   p.retries = int(o.integer("retries", 0, 100, p.retries));
-  p.retry_backoff_s = o.number("retry_backoff_s", 0, max_time_s, p.retry_backoff_s);
+  p.retry_backoff_s = o.physical("retry_backoff_s", false, 0, max_time_s, "s", p.retry_backoff_s);
   p.fallback = o.text("fallback", {"device_exit", "none"}, "device_exit") == "none" ? Fallback::none
                                                                                    : Fallback::device_exit;
   return p;

@@ -1,5 +1,6 @@
 #include "metrics.hpp"
 
+#include "error.hpp"
 #include "output.hpp"
 
 #include <algorithm>
@@ -230,6 +231,12 @@ nlohmann::ordered_json summarize(const Scenario& s, const Network& net, const Si
   j["edge_memory_bytes"] = fp.total();
   j["device_memory_bytes"] = s.device.memory_bytes;
   j["head_fits_memory"] = fp.total() <= s.device.memory_bytes;
+  // Valid inputs give finite numbers; a NaN or an infinity would be written as a number nobody can use.
+  for (const auto& [key, value] : j.items())
+    if (value.is_number_float() && !std::isfinite(value.get<double>()))
+      throw InputError(fmt::format("{}: the simulation produced a non-finite {} ({}): the scenario's numbers are beyond "
+                                   "what the engine can represent; see the physical ranges in docs/scenarios.md",
+                                   s.file, key, value.get<double>()));
   return j;
 }
 

@@ -202,9 +202,9 @@ ComputeProfile compute_profile_from_json(const nlohmann::json& j, const std::str
   for (auto& s : f.objects("pstates", true)) {
     s.only({"rate_macs_per_s", "idle_power_w", "active_power_w"});
     PState ps;
-    ps.rate_macs_per_s = s.positive("rate_macs_per_s");
-    ps.idle_power_w = s.number("idle_power_w", 0, inf);
-    ps.active_power_w = s.number("active_power_w", 0, inf);
+    ps.rate_macs_per_s = s.physical("rate_macs_per_s", true, 1e3, 1e18, "MAC/s");
+    ps.idle_power_w = s.physical("idle_power_w", false, 0, 1e5, "W");
+    ps.active_power_w = s.physical("active_power_w", false, 0, 1e5, "W");
     p.pstates.push_back(ps);
   }
   if (f.has("cost_model")) {
@@ -245,12 +245,12 @@ NetworkProfile network_profile_from_json(const nlohmann::json& j, const std::str
   p.name = f.text("name");
   p.kind = f.text("kind", {"network"});
   p.description = f.text("description");
-  p.uplink_bandwidth_bps = f.positive("uplink_bandwidth_bps");
-  p.downlink_bandwidth_bps = f.positive("downlink_bandwidth_bps");
-  p.latency_s = f.number("latency_s", 0, inf);
+  p.uplink_bandwidth_bps = f.physical("uplink_bandwidth_bps", true, 1, 1e13, "bit/s");
+  p.downlink_bandwidth_bps = f.physical("downlink_bandwidth_bps", true, 1, 1e13, "bit/s");
+  p.latency_s = f.physical("latency_s", false, 0, 3600, "s");
   p.max_payload_bytes = f.integer("max_payload_bytes", 0, std::numeric_limits<std::int64_t>::max());
   if (f.has("duty_cycle")) {
-    p.duty_cycle = f.positive("duty_cycle");
+    p.duty_cycle = f.physical("duty_cycle", true, 1e-6, 1e6, "(a fraction)");
     if (p.duty_cycle > 1)
       f.fail("duty_cycle", fmt::format("must be a fraction in (0, 1] (1 = no limit), got {}", p.duty_cycle));
   }
@@ -258,15 +258,15 @@ NetworkProfile network_profile_from_json(const nlohmann::json& j, const std::str
   r.only({"tx_power_w", "tx_power_w_per_bps", "rx_power_w", "rx_power_w_per_bps", "idle_power_w", "promotion_s",
                 "promotion_power_w", "tail_s", "tail_power_w"});
   auto& m = p.radio;
-  m.tx_power_w = r.number("tx_power_w", 0, inf);
-  m.tx_power_w_per_bps = r.number("tx_power_w_per_bps", 0, inf);
-  m.rx_power_w = r.number("rx_power_w", 0, inf);
-  m.rx_power_w_per_bps = r.number("rx_power_w_per_bps", 0, inf);
-  m.idle_power_w = r.number("idle_power_w", 0, inf);
-  m.promotion_s = r.number("promotion_s", 0, inf);
-  m.promotion_power_w = r.number("promotion_power_w", 0, inf);
-  m.tail_s = r.number("tail_s", 0, inf);
-  m.tail_power_w = r.number("tail_power_w", 0, inf);
+  m.tx_power_w = r.physical("tx_power_w", false, 0, 1e3, "W");
+  m.tx_power_w_per_bps = r.physical("tx_power_w_per_bps", false, 0, 1e-3, "W per bit/s");
+  m.rx_power_w = r.physical("rx_power_w", false, 0, 1e3, "W");
+  m.rx_power_w_per_bps = r.physical("rx_power_w_per_bps", false, 0, 1e-3, "W per bit/s");
+  m.idle_power_w = r.physical("idle_power_w", false, 0, 1e3, "W");
+  m.promotion_s = r.physical("promotion_s", false, 0, 3600, "s");
+  m.promotion_power_w = r.physical("promotion_power_w", false, 0, 1e3, "W");
+  m.tail_s = r.physical("tail_s", false, 0, 3600, "s");
+  m.tail_power_w = r.physical("tail_power_w", false, 0, 1e3, "W");
   p.confidence = f.text("confidence", {"S", "D", "R"});
   p.sources = read_sources(f);
   p.notes = f.text("notes");

@@ -373,13 +373,13 @@ void read_workload(Fields& f, Scenario& s)
                               arrival, own));
   if (arrival == "periodic") {
     s.arrival = Arrival::periodic;
-    s.period_s = w.positive("period_s");
+    s.period_s = w.physical("period_s", true, 1e-6, 1e6, "s");
   } else if (arrival == "poisson") {
     s.arrival = Arrival::poisson;
-    s.rate_per_s = w.positive("rate_per_s");
+    s.rate_per_s = w.physical("rate_per_s", true, 1e-6, 1e6, "requests/s");
   } else {
     s.arrival = Arrival::closed_loop;
-    s.think_time_s = w.number("think_time_s", 0, inf, 0.0);
+    s.think_time_s = w.physical("think_time_s", false, 0, 1e6, "s", 0.0);
   }
 }
 

@@ -535,15 +535,14 @@ SimulationResult simulate(const Scenario& s, const Network& net, const Dataset& 
   engine.run();
 
   result.end_s = sg4::Engine::get_clock();
-  // No sample disappears: one still waiting when the simulation ended (it cannot, with the scenario checks) is a
-  // recorded failure.
-  for (std::size_t i = 0; i < result.samples.size(); ++i)
-    if (!c.answered[i]) {
-      auto& rec = result.samples[i];
-      rec.answered_by = AnsweredBy::failed;
-      rec.prediction = -1;
-      rec.finish_s = result.end_s;
-    }
+  // No sample disappears: the engine stops when no actor can make progress, and a sample still waiting then means
+  // a deadlock (it cannot happen with valid scenarios; a run that hid one would report made-up metrics).
+  const auto unanswered = std::count(c.answered.begin(), c.answered.end(), char(0));
+  if (unanswered > 0)
+    throw InputError(fmt::format("{}: the simulation stopped at t = {} s with {} of {} samples still unanswered (no "
+                                 "actor could make progress: a SimGrid deadlock); check the workload, network and "
+                                 "fault values",
+                                 s.file, result.end_s, unanswered, result.samples.size()));
   for (int d = 0; d < s.device_count; ++d) {
     const double e = sg_host_get_consumed_energy(devices[d]);
     result.per_device_energy_j.push_back(e);

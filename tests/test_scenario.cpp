@@ -632,7 +632,7 @@ TEST_CASE("faults and offload policy: inline lists, a trace file, the resolved f
   const json none;
   const json timeout = {{"request_timeout_s", 1}};
   expect({{"uplink_outage", json::array()}}, none, "$.faults.uplink_outage: unknown key", "uplink_outages");
-  expect({{"uplink_outages", {{{"start_s", -1}}}}}, none, "$.faults.uplink_outages[0].start_s", "[0, 1000000000]");
+  expect({{"uplink_outages", {{{"start_s", -1}}}}}, none, "$.faults.uplink_outages[0].start_s", ">= 0, got -1");
   expect({{"uplink_outages", {{{"start_s", 1}, {"duration_s", 0}}}}}, none, "$.faults.uplink_outages[0].duration_s",
          "> 0");
   expect({{"uplink_outages", {{{"start_s", 1}, {"duration_s", 2}}, {{"start_s", 2}}}}}, none,
@@ -666,7 +666,7 @@ TEST_CASE("faults and offload policy: inline lists, a trace file, the resolved f
   trace("time_s,target,value\n1,uplink,1\n", "line 2: uplink is already up at 1 s");
   trace("time_s,target,value\n1,server,0.5\n", "line 2: the value of target server must be 0 (down) or 1 (up)");
   trace("time_s,target,value\n1,uplink_bandwidth,2\n", "line 2: the value of target uplink_bandwidth must be a "
-                                                        "bandwidth factor in (0, 1]");
+                                                        "bandwidth factor in [1e-6, 1]");
   trace("time_s,target,value\n1,uplink,0\n", "\" both describe the same target",
         {{"uplink_outages", {{{"start_s", 5}}}}});
   expect({{"trace_file", "traces/missing.csv"}}, none, "traces/missing.csv", "cannot read the fault trace");

@@ -1,5 +1,6 @@
 // scee: the command-line entry point. Parses the subcommand and runs it; every InputError and every argument error
 // becomes one line on stderr and exit status 2.
+#include "atomic_file.hpp"
 #include "error.hpp"
 #include "model_commands.hpp"
 #include "plot_command.hpp"
@@ -117,6 +118,12 @@ int main(int argc, char** argv)
     return 2;
   }
   try {
+    // No argument may carry a control character: a newline or a NUL in a path or a name would cut or split the
+    // one-line messages that quote it (and names that become folders).
+    for (const CLI::App* command : app.get_subcommands())
+      for (const CLI::Option* opt : command->get_options())
+        for (const std::string& value : opt->results())
+          scee::check_path_text(value, opt->get_name().empty() ? "an argument" : opt->get_name());
     return action ? action() : 0;
   } catch (const scee::InputError& e) {
     fmt::print(stderr, "scee: error: {}\n", e.what());

@@ -204,6 +204,8 @@ int run_train(const TrainOptions& o, const std::string& /*command_line*/)
     }
   }
   const std::string log_path = o.log.empty() ? o.out + ".epochs.csv" : o.log;
+  check_writable_file(o.out, "--out"); // before training, not after it
+  check_writable_file(log_path, "--log");
   fmt::print("training {} on {} ({} train / {} test samples), {} epochs, batch {}, seed {}\n",
              fmt::join(activation_sizes(m.network), "-"), t.dataset, train_set.count(), test_set.count(), t.epochs, t.batch_size,
              t.seed);
@@ -220,11 +222,15 @@ int run_train(const TrainOptions& o, const std::string& /*command_line*/)
   });
   const double last_accuracy = file.results["test_accuracy"].get<double>();
   const auto exit_accuracy = file.results["test_exit_accuracy"].get<std::vector<double>>();
-  std::filesystem::path out(o.out);
-  if (out.has_parent_path())
-    std::filesystem::create_directories(out.parent_path());
-  save_model(o.out, file);
+  // The log first, then the model: a model file is only ever left with its log (a failed model write removes it).
   write_file_atomic(log_path, log);
+  try {
+    save_model(o.out, file);
+  } catch (...) {
+    std::error_code ec;
+    std::filesystem::remove(log_path, ec);
+    throw;
+  }
   fmt::print("final test accuracy {:.2f}%", 100 * last_accuracy);
   for (std::size_t e = 0; e < exit_accuracy.size(); ++e)
     fmt::print(", exit after layer {}: {:.2f}%", m.network.exits[e].after_layer, 100 * exit_accuracy[e]);
@@ -241,6 +247,7 @@ struct EvalOptions {
 
 int run_eval(const EvalOptions& o, const std::string& command_line)
 {
+  check_output_folder(o.out, {"samples.csv", "summary.json", "summary.csv", "manifest.json"}, "--out");
   const ModelFile m = load_model(o.model);
   const Network& net = m.network;
   const Shape in = net.spec().input;
@@ -340,10 +347,12 @@ int run_eval(const EvalOptions& o, const std::string& command_line)
   nlohmann::json manifest = manifest_base(command_line);
   manifest["model_header"] = read_model_header(o.model);
   manifest["model_header"].erase("tensors");
-  write_file_atomic(o.out + "/samples.csv", csv);
-  write_file_atomic(o.out + "/summary.json", summary.dump(2) + "\n");
-  write_file_atomic(o.out + "/summary.csv", summary_csv);
-  write_file_atomic(o.out + "/manifest.json", manifest.dump(2) + "\n");
+  write_folder_atomic(o.out,
+                      {{"samples.csv", csv},
+                       {"summary.json", summary.dump(2) + "\n"},
+                       {"summary.csv", summary_csv},
+                       {"manifest.json", manifest.dump(2) + "\n"}},
+                      "--out");
 
   fmt::print("{} on {} {} ({} samples): final accuracy {:.2f}%\n", o.model, dataset, o.split, data.count(),
              100.0 * correct / data.count());

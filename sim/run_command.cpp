@@ -33,7 +33,12 @@ struct RunOptions {
 int run(const RunOptions& o, const std::string& command_line)
 {
   const auto wall_start = std::chrono::steady_clock::now();
-  const RunOutput run = run_scenario(load_scenario(o.scenario), o.quiet);
+  check_path_text(o.scenario, "the scenario file");
+  Scenario scenario = load_scenario(o.scenario);
+  const std::string out = normal_path(o.out.empty() ? fmt::format("results/{}", scenario.name) : o.out);
+  const std::vector<std::string> files = {"samples.csv", "summary.csv", "summary.json", "manifest.json"};
+  check_output_folder(out, files, "--out"); // before the work, not after it
+  const RunOutput run = run_scenario(std::move(scenario), o.quiet);
   const Scenario& s = run.scenario;
   const auto& summary = run.summary;
   const SimulationResult& r = run.result;
@@ -49,11 +54,13 @@ int run(const RunOptions& o, const std::string& command_line)
   manifest["model"] = run.model_header;
   manifest["wall_time_s"] = wall_s;
 
-  const std::string out = o.out.empty() ? fmt::format("results/{}", s.name) : o.out;
-  write_file_atomic(out + "/samples.csv", trace_csv(r));
-  write_file_atomic(out + "/summary.csv", summary_csv(summary));
-  write_file_atomic(out + "/summary.json", summary.dump(2) + "\n");
-  write_file_atomic(out + "/manifest.json", manifest.dump(2) + "\n"); // last: its presence marks a complete run
+  // The four files appear together or not at all (a full disk leaves the earlier run's folder as it was).
+  write_folder_atomic(out,
+                      {{"samples.csv", trace_csv(r)},
+                       {"summary.csv", summary_csv(summary)},
+                       {"summary.json", summary.dump(2) + "\n"},
+                       {"manifest.json", manifest.dump(2) + "\n"}},
+                      "--out");
 
   if (!run.infeasible.empty()) {
     fmt::print("{}: {} x {} over {} to {}, split after layer {}: {}; nothing simulated (feasible = 0)\n", s.name,

@@ -1,5 +1,7 @@
 #include "sweep_command.hpp"
 
+#include "atomic_file.hpp"
+
 #include "error.hpp"
 #include "slurm.hpp"
 #include "sweep.hpp"
@@ -62,7 +64,7 @@ int run(const SweepCli& c, const std::string& command_line)
     if (!shard.source.empty() && !o.dry_run)
       fmt::print("shard {}/{} from {}\n", shard.index, shard.count, shard.source);
   }
-  o.out_dir = c.out.empty() ? fmt::format("results/{}", sweep.name) : c.out;
+  o.out_dir = normal_path(c.out.empty() ? fmt::format("results/{}", sweep.name) : c.out);
   for (auto at = o.out_dir.find("{shard}"); at != std::string::npos; at = o.out_dir.find("{shard}"))
     o.out_dir.replace(at, 7, std::to_string(o.shard_index));
   if (o.dry_run || o.train_only)
@@ -136,7 +138,7 @@ void add_merge_command(CLI::App& app, Action& action, const std::string& command
   m->add_option("--out", *out, "directory for the merged results.csv and manifest.json")->required();
   m->callback([dirs, out, &action, command_line] {
     action = [dirs, out, command_line] {
-      merge_sweeps(*dirs, *out, command_line);
+      merge_sweeps(*dirs, normal_path(*out), command_line);
       return 0;
     };
   });

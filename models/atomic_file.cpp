@@ -15,6 +15,23 @@
 
 namespace scee {
 
+bool environmental_errno(int err)
+{
+  return err == ENOSPC || err == EDQUOT || err == EIO || err == ENOMEM || err == EMFILE || err == ENFILE;
+}
+
+namespace {
+
+/// The error of a failed write: an EnvironmentError when the machine is at fault (retrying may succeed).
+[[noreturn]] void write_error(const std::string& what, int err)
+{
+  if (environmental_errno(err))
+    throw EnvironmentError(what);
+  throw InputError(what);
+}
+
+} // namespace
+
 void write_file_atomic(const std::string& path, const std::string& content)
 {
   namespace fs = std::filesystem;
@@ -30,7 +47,7 @@ void write_file_atomic(const std::string& path, const std::string& content)
   const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0)
-    throw InputError(fmt::format("{}: cannot write ({})", path, std::strerror(errno)));
+    write_error(fmt::format("{}: cannot write ({})", path, std::strerror(errno)), errno);
   std::size_t done = 0;
   while (done < content.size()) {
     const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
@@ -40,14 +57,14 @@ void write_file_atomic(const std::string& path, const std::string& content)
       const int err = errno;
       ::close(fd);
       ::unlink(tmp.c_str());
-      throw InputError(fmt::format("{}: write failed ({})", path, std::strerror(err)));
+      write_error(fmt::format("{}: write failed ({})", path, std::strerror(err)), err);
     }
     done += std::size_t(n);
   }
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
     const int err = errno;
     ::unlink(tmp.c_str());
-    throw InputError(fmt::format("{}: write failed ({})", path, std::strerror(err)));
+    write_error(fmt::format("{}: write failed ({})", path, std::strerror(err)), err);
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     const int err = errno;

@@ -21,6 +21,8 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -47,14 +49,51 @@ nlohmann::ordered_json read_ordered(const std::string& path)
   }
 }
 
-nlohmann::ordered_json point_record(const SweepPoint& p, const std::string& status, const std::string& error)
+nlohmann::ordered_json point_record(const SweepPoint& p, const std::string& status, const std::string& error,
+                                    bool retry = false)
 {
   nlohmann::ordered_json r;
   r["point"] = p.index;
   r["status"] = status;
   r["error"] = error;
+  if (retry)
+    r["retry"] = true; // the machine failed, not the point: --resume runs it again
   r["axes"] = p.axis_values;
   return r;
+}
+
+/// The record of point `index` in `dir`, checked to be that point's (a record under another point's name is
+/// refused: results.csv would silently hold the wrong row).
+nlohmann::ordered_json read_point(const std::string& dir, int index)
+{
+  const std::string path = point_file(dir, index);
+  nlohmann::ordered_json r = read_ordered(path);
+  if (!r.is_object() || !r.contains("point") || !r["point"].is_number_integer() || r["point"].get<int>() != index)
+    throw InputError(fmt::format("{}: holds the record of point {}, not of point {} (delete it and resume to "
+                                 "recompute the point)",
+                                 path, r.is_object() && r.contains("point") ? r["point"].dump() : "?", index));
+  return r;
+}
+
+/// Whether point `index` still has to run: no record, or a record of a failure to retry (a signal, a full disk).
+bool needs_run(const std::string& dir, int index)
+{
+  if (!fs::exists(point_file(dir, index)))
+    return true;
+  return read_point(dir, index).value("retry", false);
+}
+
+/// Removes the temporaries (`*.tmp.<pid>`) that processes killed while writing left in the sweep's folders.
+void remove_temporaries(const std::string& dir)
+{
+  for (const std::string sub : {"", "/points", "/traces"}) {
+    std::error_code ec;
+    if (!fs::is_directory(dir + sub, ec))
+      continue;
+    for (const auto& entry : fs::directory_iterator(dir + sub, ec))
+      if (entry.path().filename().string().find(".tmp.") != std::string::npos && entry.is_regular_file())
+        fs::remove(entry.path(), ec);
+  }
 }
 
 /// In a child process: runs one point and writes its record (ok, infeasible or failed). Never returns.
@@ -76,8 +115,12 @@ nlohmann::ordered_json point_record(const SweepPoint& p, const std::string& stat
           t += fmt::format("{},{}\n", x.latency_s(), to_string(x.answered_by));
         write_file_atomic(fmt::format("{}/traces/{}.csv", dir, p.index), t);
       }
+    } catch (const EnvironmentError& e) {
+      record = point_record(p, "failed", e.what(), true);
+    } catch (const std::bad_alloc&) {
+      record = point_record(p, "failed", "out of memory", true);
     } catch (const std::exception& e) {
-      record = point_record(p, "failed", e.what());
+      record = point_record(p, "failed", e.what()); // the point's own error: the same again on every run
     }
     write_file_atomic(point_file(dir, p.index), record.dump(1) + "\n");
   } catch (...) {
@@ -326,6 +369,16 @@ int run_sweep(const Sweep& sweep, const SweepOptions& o, const std::string& comm
     throw InputError(fmt::format("{}: exists and is not a sweep's output directory; choose another --out", o.out_dir));
   }
   fs::create_directories(o.out_dir + "/points");
+  // One sweep at a time in a folder: a second run (say two --resume at once) would race for the same points.
+  const std::string lock_path = o.out_dir + "/.lock";
+  const int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd < 0)
+    throw InputError(fmt::format("{}: cannot open the sweep's lock file ({})", lock_path, std::strerror(errno)));
+  if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0)
+    throw InputError(fmt::format("{}: another scee sweep is running in this folder; wait for it to end (or stop it) "
+                                 "before resuming",
+                                 o.out_dir));
+  remove_temporaries(o.out_dir);
   write_file_atomic(header_path, header.dump(2) + "\n");
 
   std::signal(SIGINT, on_sigint);
@@ -338,7 +391,7 @@ int run_sweep(const Sweep& sweep, const SweepOptions& o, const std::string& comm
   // Then the points that have no record yet.
   std::vector<const SweepPoint*> todo;
   for (const auto* p : mine)
-    if (!fs::exists(point_file(o.out_dir, p->index)))
+    if (needs_run(o.out_dir, p->index))
       todo.push_back(p);
   // Every point would read and check the same model and test files: read them once here, and the points' processes,
   // forked from this one, inherit them.
@@ -354,13 +407,16 @@ int run_sweep(const Sweep& sweep, const SweepOptions& o, const std::string& comm
       todo.size(), o.jobs, [&](std::size_t t) { run_point_child(sweep, *todo[t], o.out_dir, traces); },
       [&](std::size_t t, int status) {
         const std::string path = point_file(o.out_dir, todo[t]->index);
-        if (!fs::exists(path)) {
+        // A process that ended without writing its record (a signal, a crash, a full disk) did not fail by the
+        // point's own fault: record it, to be retried on --resume. A retry record left from before is replaced.
+        if (!fs::exists(path) || (status != 0 && read_point(o.out_dir, todo[t]->index).value("retry", false) &&
+                                  !(WIFEXITED(status) && WEXITSTATUS(status) == 0))) {
           if (interrupted)
             return; // not finished: a resumed sweep runs it again
-          write_file_atomic(path, point_record(*todo[t], "failed", describe_status(status)).dump(1) + "\n");
+          write_file_atomic(path, point_record(*todo[t], "failed", describe_status(status), true).dump(1) + "\n");
         }
         ++done;
-        failed += read_ordered(path).value("status", "") == "failed";
+        failed += read_point(o.out_dir, todo[t]->index).value("status", "") == "failed";
         if (!o.quiet)
           bar.update(double(done) / double(mine.size()),
                      fmt::format("{}/{} points, {} failed", done, mine.size(), failed));
@@ -374,10 +430,16 @@ int run_sweep(const Sweep& sweep, const SweepOptions& o, const std::string& comm
   }
 
   std::vector<nlohmann::ordered_json> records;
-  int failures = 0;
+  int failures = 0, retries = 0;
+  std::vector<std::string> first_errors;
   for (const auto* p : mine) {
-    records.push_back(read_ordered(point_file(o.out_dir, p->index)));
-    failures += records.back().value("status", "") == "failed";
+    records.push_back(read_point(o.out_dir, p->index));
+    if (records.back().value("status", "") == "failed") {
+      ++failures;
+      retries += records.back().value("retry", false);
+      if (first_errors.size() < 3)
+        first_errors.push_back(fmt::format("point {}: {}", p->index, records.back().value("error", "")));
+    }
   }
   if (!o.quiet)
     bar.finish(fmt::format("{} points, {} failed", mine.size(), failures));
@@ -392,14 +454,24 @@ int run_sweep(const Sweep& sweep, const SweepOptions& o, const std::string& comm
   manifest["wall_time_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
   write_results(o.out_dir, records, axis_names(sweep), manifest);
   fmt::print("{}: {} points ({} failed) -> {}/results.csv\n", sweep.name, mine.size(), failures, o.out_dir);
-  return 0;
+  if (failures == 0)
+    return 0;
+  // A sweep with failed points is not a success: say how many, why (the first few), and what to do.
+  fmt::print(stderr, "scee: {} of {} points failed; {}", failures, mine.size(),
+             retries > 0 ? fmt::format("{} by a signal or the machine (a full disk, no memory): run the same command "
+                                       "with --resume to retry them; ",
+                                       retries)
+                         : std::string());
+  fmt::print(stderr, "{} by their own error (the error column of results.csv): {}\n", failures - retries,
+             first_errors.empty() ? "-" : fmt::format("{}", fmt::join(first_errors, "; ")));
+  return 1;
 }
 
 std::vector<int> unfinished_points(const Sweep& sweep, const SweepOptions& o)
 {
   std::vector<int> out;
   for (int i = o.shard_index; i < int(sweep.point_count()); i += o.shard_count)
-    if (!fs::exists(point_file(o.out_dir, i)))
+    if (needs_run(o.out_dir, i))
       out.push_back(i);
   return out;
 }
@@ -423,9 +495,13 @@ void merge_sweeps(const std::vector<std::string>& shard_dirs, const std::string&
     if (fs::exists(dir + "/points"))
       for (const auto& entry : fs::directory_iterator(dir + "/points"))
         if (entry.path().extension() == ".json") {
-          auto r = read_ordered(entry.path().string());
-          const int index = r.value("point", -1);
-          records[index] = std::move(r);
+          int index = -1;
+          try {
+            index = std::stoi(entry.path().stem().string());
+          } catch (const std::exception&) {
+            throw InputError(fmt::format("{}: not a point record's name (<index>.json)", entry.path().string()));
+          }
+          records[index] = read_point(dir, index);
         }
   }
   const int total = first.value("points", 0);

@@ -38,6 +38,49 @@ done
 "$scee" sweep "$work/sweep.json" --out "$work/killed" --jobs 2 --quiet --resume > /dev/null
 cmp "$work/j1/results.csv" "$work/killed/results.csv"
 
+# A point process killed alone (the sweep goes on): recorded as failed by a signal, the sweep exits 1 saying so, and
+# --resume runs it again. Points of all 10,000 samples, so that a point process can be caught running.
+sed 's/"samples": 200/"samples": 10000/' "$work/sweep.json" > "$work/long.json"
+"$scee" sweep "$work/long.json" --out "$work/long_ref" --jobs 2 --quiet > /dev/null
+setsid "$scee" sweep "$work/long.json" --out "$work/long" --jobs 1 --quiet > /dev/null 2> "$work/long_err.txt" &
+pid=$!
+child=
+for _ in $(seq 1 500); do
+  child=$(pgrep -P "$pid" | head -1 || true)
+  [ -n "$child" ] && break
+  sleep 0.01
+done
+[ -n "$child" ] || { echo "no point process seen"; exit 1; }
+# While it runs, a second run in the same folder is refused (the folder's lock).
+set +e
+"$scee" sweep "$work/long.json" --out "$work/long" --resume --quiet 2> "$work/lock_err.txt"
+status=$?
+set -e
+[ "$status" -eq 2 ] && grep -q "another scee sweep is running in this folder" "$work/lock_err.txt" ||
+  { cat "$work/lock_err.txt"; echo "a concurrent resume was not refused"; exit 1; }
+kill -KILL "$child"
+set +e
+wait "$pid"
+status=$?
+set -e
+[ "$status" -eq 1 ] || { cat "$work/long_err.txt"; echo "a sweep with a killed point exited $status"; exit 1; }
+grep -q "points failed; 1 by a signal or the machine" "$work/long_err.txt" && grep -q -- "--resume to retry" "$work/long_err.txt" ||
+  { cat "$work/long_err.txt"; echo "no summary of the failed point"; exit 1; }
+grep -l '"retry": true' "$work"/long/points/*.json > /dev/null
+# A leftover temporary is removed, and the resumed sweep equals the uninterrupted one.
+echo partial > "$work/long/points/3.json.tmp.99999"
+"$scee" sweep "$work/long.json" --out "$work/long" --resume --quiet > /dev/null
+cmp "$work/long_ref/results.csv" "$work/long/results.csv"
+[ ! -e "$work/long/points/3.json.tmp.99999" ]
+# A record under another point's name is refused.
+cp "$work/long/points/1.json" "$work/long/points/2.json"
+set +e
+"$scee" sweep "$work/long.json" --out "$work/long" --resume --quiet 2> "$work/mismatch.txt"
+status=$?
+set -e
+[ "$status" -eq 2 ] && grep -q "points/2.json: holds the record of point 1, not of point 2" "$work/mismatch.txt" ||
+  { cat "$work/mismatch.txt"; echo "a mismatched record was not refused"; exit 1; }
+
 # Re-running into a used directory without --resume is refused.
 set +e
 "$scee" sweep "$work/sweep.json" --out "$work/j1" --quiet 2> "$work/err2.txt"

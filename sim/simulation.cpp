@@ -16,6 +16,7 @@
 #include <simgrid/kernel/ProfileBuilder.hpp>
 #include <simgrid/plugins/energy.h>
 #include <simgrid/s4u.hpp>
+#include <sys/resource.h>
 
 namespace sg4 = simgrid::s4u;
 
@@ -68,6 +69,24 @@ constexpr bool built_with_address_sanitizer = false;
 #else
 constexpr bool built_with_address_sanitizer = false;
 #endif
+
+constexpr long actor_stack_kib = 512;
+
+/// Refuses, with the real cause, a run whose actor stacks cannot fit the process's address-space limit (ulimit -v):
+/// SimGrid would abort with "Failed to allocate stack" and a backtrace.
+void check_stack_space(const Scenario& s, long actors)
+{
+  rlimit limit{};
+  if (built_with_address_sanitizer || ::getrlimit(RLIMIT_AS, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY)
+    return;
+  const double need = double(actors) * double(actor_stack_kib + 4) * 1024.0; // stack and its guard page
+  const double have = double(limit.rlim_cur);
+  if (need > 0.75 * have) // (the rest is for the network, the data and SimGrid itself)
+    throw InputError(fmt::format("{}: {} actors (the devices that have samples and the server workers) need {:.3g} "
+                                 "GB of address space for their stacks ({} KiB each), more than 3/4 of this process's "
+                                 "limit of {:.3g} GB (ulimit -v); raise the limit or lower devices.count",
+                                 s.file, actors, need / 1e9, actor_stack_kib, have / 1e9));
+}
 
 /// An offloaded activation on its way to the server (owned by the receiver once delivered).
 struct Request {
@@ -382,9 +401,11 @@ void server_worker(Context& c, int w)
       sg4::this_actor::execute(c.server_tail_work);
     const Activations logits = c.net.forward_range(k, L, req->activation);
     auto* reply = new Reply{req->record, confidence(logits.data(), c.net.classes()).prediction};
+    // Detached with a clean function: SimGrid deletes a reply that is never received (a downlink outage, a device
+    // that gave up, the end of the run).
     c.reply_boxes[std::size_t(req->device)]
         ->put_init(reply, std::uint64_t(message_bytes(c.s, c.s.reply_bytes)))
-        ->detach();
+        ->detach([](void* p) { delete static_cast<Reply*>(p); });
   }
 }
 
@@ -430,8 +451,15 @@ SimulationResult simulate(const Scenario& s, const Network& net, const Dataset& 
   std::vector<std::string> args = {"scee", "--log=root.thresh:warning",
                                    "--cfg=network/model:" + s.network_model,
                                    std::string("--cfg=network/crosstraffic:") + (s.crosstraffic ? "1" : "0")};
+  // Actor stacks: SimGrid's default 8 MiB of address space each exhausted an 8 GB limit at 1,000 devices. 512 KiB
+  // holds the deepest use (Eigen's GEMM keeps blocks of up to 128 KiB on the stack); the sanitizer build keeps the
+  // default, as AddressSanitizer's frames are larger.
+  if (!built_with_address_sanitizer)
+    args.emplace_back(fmt::format("--cfg=contexts/stack-size:{}", actor_stack_kib));
   if (built_with_address_sanitizer)
     args.emplace_back("--cfg=contexts/factory:thread"); // ASan cannot follow SimGrid's default context switches
+  // Before SimGrid starts: one device actor per device that has samples, and the server's workers.
+  check_stack_space(s, std::min<long>(s.device_count, data.count()) + s.server_workers);
   std::vector<char*> argv;
   for (auto& a : args)
     argv.push_back(a.data());
@@ -439,7 +467,9 @@ SimulationResult simulate(const Scenario& s, const Network& net, const Dataset& 
   sg4::Engine engine(&argc, argv.data());
   sg_host_energy_plugin_init();
 
-  auto* world = sg4::create_full_zone("world");
+  // A star: each device reaches the server through its uplink (shared or its own) and hears back through its
+  // downlink; the server adds no link. (A full zone's routing table is N x N: 800 MB at 10,000 devices.)
+  auto* world = sg4::create_star_zone("world");
   sg4::Host* server =
       make_host(world, "server", s.server, s.server_workers, s.server_pstate, s.faults.server_outages);
   std::vector<sg4::Host*> devices;
@@ -475,10 +505,8 @@ SimulationResult simulate(const Scenario& s, const Network& net, const Dataset& 
   for (int d = 0; d < s.device_count; ++d) {
     sg4::Link* up = shared_up ? shared_up : uplink(fmt::format("uplink-{}", d));
     sg4::Link* down = shared_down ? shared_down : downlink(fmt::format("downlink-{}", d));
-    world->add_route(devices[d]->get_netpoint(), server->get_netpoint(), nullptr, nullptr, {sg4::LinkInRoute(up)},
-                     false);
-    world->add_route(server->get_netpoint(), devices[d]->get_netpoint(), nullptr, nullptr, {sg4::LinkInRoute(down)},
-                     false);
+    world->add_route(devices[d]->get_netpoint(), nullptr, nullptr, nullptr, {sg4::LinkInRoute(up)}, false);
+    world->add_route(nullptr, devices[d]->get_netpoint(), nullptr, nullptr, {sg4::LinkInRoute(down)}, false);
   }
   world->seal();
 
@@ -528,9 +556,11 @@ SimulationResult simulate(const Scenario& s, const Network& net, const Dataset& 
     actor->daemonize();          // (before auto_restart, so that the restarted actor is a daemon too)
     actor->set_auto_restart(true);
   }
+  // A device without samples (more devices than samples) gets no actor: its host idles, as the energy says.
   for (int d = 0; d < s.device_count; ++d)
-    sg4::Actor::create(fmt::format("device-{}", d), devices[d],
-                       [&c, d, list = mine[std::size_t(d)]] { device_actor(c, d, list); });
+    if (!mine[std::size_t(d)].empty())
+      sg4::Actor::create(fmt::format("device-{}", d), devices[d],
+                         [&c, d, list = mine[std::size_t(d)]] { device_actor(c, d, list); });
 
   engine.run();
 

@@ -418,3 +418,21 @@ TEST_CASE("simulation: a device sleeps after after_idle_s and a request that fin
   check_close(m["wakeups_per_inference"].get<double>(), double(s.samples - 1) / s.samples);
   check_close(m["edge_idle_energy_per_inference_j"].get<double>(), 0.5 * idle_s / s.samples);
 }
+
+TEST_CASE("simulation: devices without samples idle for the whole run and change nothing else")
+{
+  // 12 samples on 20 devices: devices 12..19 get none. Each computes nothing and draws its idle power until the end.
+  Scenario s = base_scenario();
+  s.device_count = 20;
+  s.shared_medium = false;
+  const Network net = small_network();
+  const Dataset data = synthetic(s.samples);
+  const SimulationResult r = simulate(s, net, data);
+  REQUIRE(r.per_device_energy_j.size() == 20);
+  for (int d = 12; d < 20; ++d)
+    check_close(r.per_device_energy_j[std::size_t(d)], 0.5 * r.end_s);
+  for (const auto& x : r.samples) {
+    CHECK(x.device == x.sample);
+    CHECK(x.answered_by != AnsweredBy::failed);
+  }
+}

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# `scee sweep --slurm` on a real Slurm. Starts munge and a one-node Slurm (Debian's slurm-wlm and munge, installed
-# with apt-get when missing; configuration, state, spool, logs and sockets in a temporary directory; ports chosen at
+# `scee sweep --slurm` on a real Slurm. Starts munge and a one-node Slurm (Debian's slurm-wlm and munge, which
+# .ci/setup installs; configuration, state, spool, logs and sockets in a temporary directory; ports chosen at
 # random), submits a 36-point sweep through the generated submit.sh and checks that the merged results.csv is
 # byte-identical to the same sweep run locally. Then makes one array task fail (its shard's output path is taken by
 # a file), checks that its error file and the merge job's message name the missing points, runs the resubmission
 # command the merge job printed (only that task, then the merge) and checks the CSV again.
 # Stops the daemons it started (by their pid files) and removes everything on exit, failed or not.
-# Exit 77 (ctest: skipped) only when the packages cannot be installed, which needs root (CI runs as root).
+# Exit 77 (ctest: skipped) only when the packages are not installed.
 set -euo pipefail
 scee=$(realpath "$1")
 work=$(mktemp -d)
@@ -38,17 +38,8 @@ trap 'exit 143' TERM
 
 if ! command -v slurmctld > /dev/null || ! command -v slurmd > /dev/null || ! command -v sbatch > /dev/null ||
    ! command -v munged > /dev/null; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "SKIP: slurm-wlm and munge are not installed, and installing them needs root"
-    exit 77
-  fi
-  echo "installing slurm-wlm and munge with apt-get"
-  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-           -o DPkg::Lock::Timeout=300 slurm-wlm munge; } > "$work/apt.log" 2>&1; then
-    tail -n 5 "$work/apt.log"
-    echo "SKIP: the Slurm packages (slurm-wlm, munge) cannot be installed"
-    exit 77
-  fi
+  echo "SKIP: slurm-wlm and munge are not installed: run .ci/setup (it installs them)"
+  exit 77
 fi
 [ "$(id -u)" -eq 0 ] || { echo "this test starts munge and Slurm as root: run it as root" >&2; exit 1; }
 

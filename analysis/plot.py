@@ -3,7 +3,7 @@
 
     plot.py results.csv --out DIR [--accuracy-target FLOAT] [--traces DIR] [--formats png,svg]
 
-Writes, in DIR, each figure as PNG (150 dpi) and SVG: accuracy_vs_energy, latency_vs_threshold,
+Writes, in DIR, each figure as PNG (300 dpi) and SVG: accuracy_vs_energy, latency_vs_threshold,
 storage_macs_vs_density, best_energy_heatmap, best_latency_heatmap and, when per-point traces exist, latency_cdf.
 A figure the CSV cannot support (e.g. a single threshold) is skipped with a note. Bad input: one line on stderr,
 exit status 2. See analysis/README.md.
@@ -64,7 +64,7 @@ NUMERIC = ["point", "split_after", "threshold", "accuracy", "latency_p50_s", "la
 # Configuration columns other than (device, network, criterion, split_after, threshold) that may vary in a sweep.
 OTHER_CONFIG = ["fan_outs", "widths", "dataset", "encoding", "server", "device_count", "arrival", "network_model",
                 "seed", "samples", "device_exits", "request_timeout_s", "retries", "fallback"]
-DPI = 150
+DPI = 300  # print resolution
 MARKERS = "osD^vP<>pX"
 MAX_CDF_CURVES = 8
 
@@ -315,14 +315,14 @@ def accuracy_vs_energy(ok, colours, column="edge_energy_per_inference_j", what="
                    linewidths=0.6, zorder=3 + k / 100)
         handles.append(Line2D([], [], color=colour, marker=marker, markersize=6, markeredgecolor="black",
                               markeredgewidth=0.6, label=pair_label(pair)))
-    handles += [Line2D([], [], color="grey", marker="o", markersize=3.5, linestyle="none", alpha=0.6,
-                       label="all ok points"),
-                Line2D([], [], color="grey", marker="o", markersize=6, markeredgecolor="black",
-                       markeredgewidth=0.6, label="Pareto front (accuracy, energy)")]
     ax.set_xscale("log")
     ax.set_xlabel(f"{what} (J, log scale)")
     ax.set_ylabel("accuracy (%)")
-    ax.set_title(f"Accuracy vs {what}, per device / network")
+    # The marker key in words (in the series' own colours on the plot): small faint markers are every ok point,
+    # large outlined ones joined by a step line the Pareto front; coinciding fronts show as nested markers.
+    ax.set_title(f"Accuracy vs {what}, per device / network\n"
+                 "small: every ok point; large, outlined, stepped: the Pareto front (nested where fronts coincide)",
+                 fontsize=8)
     if len(handles) > 8:
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0,
                   ncol=-(-len(handles) // 24))
@@ -332,51 +332,70 @@ def accuracy_vs_energy(ok, colours, column="edge_energy_per_inference_j", what="
 
 
 def latency_vs_threshold(ok):
+    """p50 and p95 latency vs the exit threshold: one panel per (device, network) pair, one line per split. Every
+    line is one configuration family: where other columns vary (fan-outs, criteria, ...), one value of each is shown
+    (named in the title), never a median across configurations."""
     if "threshold" not in ok.columns or len(distinct(ok, "threshold")) < 2:
         return None, "fewer than two exit thresholds in the CSV"
     data = ok.dropna(subset=["threshold", "latency_p50_s", "latency_p95_s"]).copy()
-    if "criterion" not in data.columns:
-        data["criterion"] = "criterion"
     if "split_after" not in data.columns:
         data["split_after"] = np.nan
     data["split_key"] = data["split_after"].fillna(-1)
-    stats = (data.groupby(["criterion", "split_key", "threshold"], sort=True)
-             .agg(p50=("latency_p50_s", "median"), p95=("latency_p95_s", "median"), n=("point", "size"))
-             .reset_index())
-    criteria = distinct(stats, "criterion")
-    splits = sorted(stats["split_key"].unique())
+    fixed = []
+    for column in ["criterion"] + [c for c in OTHER_CONFIG if c != "device_exits"]:  # (exits follow the split)
+        if column in data.columns and len(distinct(data, column)) > 1:
+            values = sorted(distinct(data, column), key=sort_key)
+            pick = values[0]
+            if column == "fan_outs" and "model_density" in data.columns:  # the sparsest network: the paper's question
+                pick = data.sort_values("model_density")["fan_outs"].iloc[0]
+            data = data[data[column].astype(str) == str(pick)]
+            fixed.append(f"{column.replace('_', ' ')} {pick} (of {len(values)})")
+    pairs = [p for p in pairs_of(data)]
+    if not pairs:
+        return None, "no ok point with latencies"
+    cols = min(3, len(pairs))
+    rows = -(-len(pairs) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols + 0.6, 2.2 * rows + 0.9), sharex=True, squeeze=False)
+    splits = sorted(data["split_key"].unique())
     cmap = plt.get_cmap("tab10")
-    split_colour = {s: cmap(i % 10) for i, s in enumerate(splits)}
-    values_ms = 1e3 * np.concatenate([stats["p50"].to_numpy(), stats["p95"].to_numpy()])
-    width = min(4.2 * len(criteria) + 1.0, 14.0)
-    fig, axes = plt.subplots(1, len(criteria), figsize=(width, 4.2), sharey=True, squeeze=False)
-    for ax, criterion in zip(axes[0], criteria):
+    split_colour = {sp: cmap(i % 10) for i, sp in enumerate(splits)}
+    for ax in axes.flat[len(pairs):]:
+        ax.set_visible(False)
+    for ax, pair in zip(axes.flat, pairs):
+        g = data[(data["device"] == pair[0]) & (data["network"] == pair[1])]
+        values_ms = 1e3 * np.concatenate([g["latency_p50_s"].to_numpy(), g["latency_p95_s"].to_numpy()])
         for split in splits:
-            g = stats[(stats["criterion"] == criterion) & (stats["split_key"] == split)]
-            if g.empty:
+            h = g[g["split_key"] == split].groupby("threshold", sort=True).first().reset_index()
+            if h.empty:
                 continue
             colour = split_colour[split]
-            ax.plot(g["threshold"], 1e3 * g["p50"], color=colour, marker="o", markersize=4, linestyle="-")
-            ax.plot(g["threshold"], 1e3 * g["p95"], color=colour, marker="s", markersize=4, linestyle="--")
-        ax.set_title(f"criterion: {criterion}")
-        ax.set_xlabel("exit threshold (dimensionless)")
+            ax.plot(h["threshold"], 1e3 * h["latency_p50_s"], color=colour, marker="o", markersize=3, linestyle="-")
+            ax.plot(h["threshold"], 1e3 * h["latency_p95_s"], color=colour, marker="s", markersize=3,
+                    linestyle="--")
+        ax.set_title(pair_label(pair), fontsize=8)
         if wide(values_ms):
             ax.set_yscale("log")
             plain_ticks(ax.yaxis)
-    log = wide(values_ms)
-    axes[0][0].set_ylabel("latency (ms, log scale)" if log else "latency (ms)")
-    handles = [Line2D([], [], color=split_colour[s], marker="o", markersize=4,
-                      label="split after layer ?" if s < 0 else f"split after layer {fmt_split(s)}")
-               for s in splits]
+    for ax in axes[-1]:
+        ax.set_xlabel("exit threshold")
+    for row in axes:
+        row[0].set_ylabel("latency (ms)")
+    handles = [Line2D([], [], color=split_colour[sp], marker="o", markersize=3,
+                      label="split ?" if sp < 0 else f"split after {fmt_split(sp)}")
+               for sp in splits]
     handles += [Line2D([], [], color="black", linestyle="-", label="p50"),
                 Line2D([], [], color="black", linestyle="--", label="p95")]
-    axes[0][0].legend(handles=handles, loc="best")
-    title = "p50 and p95 latency vs exit threshold, per split point"
-    aggregated = stats["n"].max() > 1
-    if aggregated:
-        over = varying(ok, ["device", "network"] + OTHER_CONFIG) or ["repeated points"]
-        title += f"\n(median over up to {int(stats['n'].max())} configurations of {', '.join(over)})"
-    fig.suptitle(title, fontsize=10)
+    spare = list(axes.flat[len(pairs):])
+    if spare:  # an empty panel holds the key
+        spare[0].set_visible(True)
+        spare[0].axis("off")
+        spare[0].legend(handles=handles, loc="center", fontsize=7)
+    else:
+        axes.flat[0].legend(handles=handles, loc="best", fontsize=6)
+    title = "p50 and p95 latency vs exit threshold, per device / network (log scale where the range is wide)"
+    if fixed:
+        title += "\n" + "; ".join(fixed)
+    fig.suptitle(title, fontsize=9)
     return fig, None
 
 
@@ -424,6 +443,8 @@ def faults(ok):
 
 
 def storage_macs_vs_density(ok):
+    """Storage, MACs and accuracy vs density, one panel each (each quantity on its own axis and unit), one point
+    per fan-out, the fully connected network marked."""
     needed = ["fan_outs", "model_density", "model_storage_bytes", "model_macs", "model_final_accuracy"]
     absent = [c for c in needed if c not in ok.columns]
     if absent:
@@ -435,45 +456,45 @@ def storage_macs_vs_density(ok):
     if len(models) < 2:
         return None, "fewer than two distinct fan_outs with model columns"
     x = 100 * models["density"].to_numpy()
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    ax2 = ax.twinx()
-    ax2.grid(False)
-    h_storage, = ax.plot(x, models["storage"] / 1e3, color="C0", marker="o", markersize=5,
-                         label="model storage (kB)")
-    h_macs, = ax.plot(x, models["macs"], color="C1", marker="s", markersize=5, label="MACs per inference (full model)")
-    h_acc, = ax2.plot(x, 100 * models["accuracy"], color="C2", marker="^", markersize=6, linestyle="--",
-                      label="final accuracy (%, right axis)")
-    handles = [h_storage, h_macs, h_acc]
-    if len(models) <= 12:
-        for xi, (_, m) in zip(x, models.iterrows()):
-            ax.annotate(m["fan_outs"], (xi, m["storage"] / 1e3), textcoords="offset points", xytext=(0, -11),
-                        ha="center", fontsize=7, color="C0")
+    fig, (top, mid, low) = plt.subplots(3, 1, figsize=(3.5, 5.2), sharex=True)
+    top.plot(x, models["storage"] / 1e3, color="C0", marker="o", markersize=4)
+    mid.plot(x, models["macs"], color="C1", marker="s", markersize=4)
+    low.plot(x, 100 * models["accuracy"], color="C2", marker="^", markersize=4)
     dense = models[models["density"] >= 0.9999]
-    if not dense.empty:
-        m = dense.iloc[0]
-        ax.annotate("fully connected", (100 * m["density"], m["storage"] / 1e3), textcoords="offset points",
-                    xytext=(-14, 28), ha="right", fontsize=8, arrowprops={"arrowstyle": "->", "lw": 0.7})
-    elif {"fc_storage_bytes", "fc_weights"} <= set(ok.columns) and ok["fc_storage_bytes"].notna().any():
-        fc_storage = ok["fc_storage_bytes"].median()
+    if dense.empty and {"fc_storage_bytes", "fc_weights"} <= set(ok.columns) and ok["fc_storage_bytes"].notna().any():
         # fc_macs since CNNs (a convolution's MACs are not its weights); an MLP's MACs are its weights
         fc_macs = ok["fc_macs"].median() if "fc_macs" in ok.columns else ok["fc_weights"].median()
-        ax.plot([100], [fc_storage / 1e3], marker="o", markersize=6, color="C0", markerfacecolor="none")
-        ax.plot([100], [fc_macs], marker="s", markersize=6, color="C1", markerfacecolor="none")
-        ax.annotate("fully connected\n(reference, not simulated)", (100, fc_storage / 1e3),
-                    textcoords="offset points", xytext=(-14, 28), ha="right", fontsize=8,
-                    arrowprops={"arrowstyle": "->", "lw": 0.7})
-        handles.append(Line2D([], [], color="grey", marker="o", markerfacecolor="none", linestyle="none",
-                              label="fully connected (weights only)"))
-    ax.set_yscale("log")
-    if wide(x, 20):
-        ax.set_xscale("log")
-        ax.set_xticks([t for t in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100) if x.min() / 1.5 <= t <= x.max() * 1.5])
-        plain_ticks(ax.xaxis)
-    ax.set_xlabel("model density (% of fully connected weights" + (", log scale)" if wide(x, 20) else ")"))
-    ax.set_ylabel("storage (kB) and MACs per inference (log scale)")
-    ax2.set_ylabel("final accuracy (%)")
-    ax.set_title("Predefined sparsity: storage, MACs and accuracy vs density (one point per fan-out)")
-    ax.legend(handles=handles, loc="upper left")
+        top.plot([100], [ok["fc_storage_bytes"].median() / 1e3], marker="o", markersize=5, color="C0",
+                 markerfacecolor="none", linestyle="none")
+        mid.plot([100], [fc_macs], marker="s", markersize=5, color="C1", markerfacecolor="none", linestyle="none")
+        top.annotate("fully connected (not simulated)", (100, ok["fc_storage_bytes"].median() / 1e3),
+                     textcoords="offset points", xytext=(-6, -12), ha="right", fontsize=6)
+    if len(models) <= 12:
+        # fan-out labels on the accuracy panel, below and right of their markers (under the rising curve); the
+        # densest at the right edge goes to the left
+        for xi, (_, m) in zip(x, models.iterrows()):
+            right_edge = xi >= 0.8 * x.max()
+            low.annotate(m["fan_outs"], (xi, 100 * m["accuracy"]), textcoords="offset points",
+                         xytext=(-3, 5) if right_edge else (3, -9), ha="right" if right_edge else "left", fontsize=6,
+                         color="C2")
+    for ax, values in ((top, models["storage"] / 1e3), (mid, models["macs"])):
+        if wide(values.to_numpy(), 30):
+            ax.set_yscale("log")
+            plain_ticks(ax.yaxis)
+        else:
+            ax.set_ylim(bottom=0)
+    top.set_ylabel("storage (kB)")
+    mid.set_ylabel("MACs per\ninference")
+    low.set_ylabel("accuracy (%)")
+    lo, hi = 100 * models["accuracy"].min(), 100 * models["accuracy"].max()
+    low.set_ylim(lo - 0.25 * max(hi - lo, 0.2), hi + 0.25 * max(hi - lo, 0.2))
+    if wide(x, 5):  # low densities would crowd a linear axis
+        low.set_xscale("log")
+        low.set_xticks([t for t in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100) if x.min() / 1.5 <= t <= x.max() * 1.5])
+        low.xaxis.set_minor_locator(plt.NullLocator())
+        plain_ticks(low.xaxis)
+    low.set_xlabel("density (% of fully connected weights" + (", log)" if wide(x, 5) else ")"))
+    top.set_title("Predefined sparsity vs density\n(one point per fan-out; the main path)", fontsize=8)
     return fig, None
 
 

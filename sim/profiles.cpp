@@ -62,10 +62,10 @@ double SparseSpeedup::at(double density) const
   return points.back().second;
 }
 
-const SleepState* ComputeProfile::find_sleep(const std::string& name) const
+const SleepState* ComputeProfile::find_sleep(const std::string& state_name) const
 {
   for (const auto& s : sleep_states)
-    if (s.name == name)
+    if (s.name == state_name)
       return &s;
   return nullptr;
 }

@@ -71,7 +71,7 @@ struct ComputeProfile {
   std::vector<PState> pstates; ///< the first is the default operating point
   std::optional<CostModel> cost_model; ///< absent: every layer takes MACs / rate_macs_per_s, nothing else
   std::vector<SleepState> sleep_states; ///< devices only; the first is the default
-  const SleepState* find_sleep(const std::string& name) const;
+  const SleepState* find_sleep(const std::string& state_name) const;
   std::int64_t memory_bytes = 0;
   std::vector<std::string> sources;
 };

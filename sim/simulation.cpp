@@ -405,7 +405,7 @@ void server_worker(Context& c, int w)
     // that gave up, the end of the run).
     c.reply_boxes[std::size_t(req->device)]
         ->put_init(reply, std::uint64_t(message_bytes(c.s, c.s.reply_bytes)))
-        ->detach([](void* p) { delete static_cast<Reply*>(p); });
+        ->detach([](void* payload) { delete static_cast<Reply*>(payload); });
   }
 }
 

@@ -54,5 +54,31 @@ checked += 1
 if definition("cost_model").is_valid(cm):
     failures += 1
     print("FAIL the schema accepts a speed-up point of three numbers")
+# The bad-input corpus: every scenario the loader refuses for a reason the schema can express (a type, a range, an
+# enum, an unknown or missing key) must be refused by the schema too, so that an editor's schema check and scee agree.
+EXPRESSIBLE = ("unknown key", "must be one of", "must be an integer in", "must be a number", "missing required key",
+               "must be at most", "must be at least", "must be true or false")
+corpus = os.path.join(src, "tests/bad_inputs")
+for line in open(os.path.join(corpus, "cases.tsv")):
+    if line.startswith("#") or not line.strip():
+        continue
+    name, command, *expected = line.rstrip("\n").split("\t")
+    words = command.split()
+    if len(words) < 2 or words[0] != "run" or not words[1].startswith("{cases}/scenarios/"):
+        continue
+    if not any(e in m for m in expected for e in EXPRESSIBLE):
+        continue
+    if any("(profile \"" in m or "$.devices.sleep" in m for m in expected):
+        continue  # depends on a built-in profile's contents (its pstates, its sleep states): the loader's check
+    path = words[1].replace("{cases}", corpus)
+    try:
+        doc = json.load(open(path))
+    except (OSError, ValueError):
+        continue  # not JSON: the parser's case, not the schema's
+    checked += 1
+    if scenario.is_valid(doc):
+        failures += 1
+        print(f"FAIL the schema accepts bad-input case {name} ({os.path.relpath(path, src)}), which scee refuses with: "
+              f"{expected[0][:160]}")
 print(f"schema: {checked - failures} passed, {failures} failed")
 sys.exit(1 if failures else 0)

@@ -307,6 +307,57 @@ std::size_t Sweep::point_count() const
   return n;
 }
 
+SweepPoint Sweep::point(std::size_t i) const { return make_point(*this, i, point_count()); }
+
+nlohmann::ordered_json Sweep::axis_values(std::size_t i) const
+{
+  nlohmann::ordered_json values;
+  std::size_t rest = i, stride = point_count();
+  for (const auto& a : axes) {
+    stride /= a.steps.size();
+    const auto& step = a.steps[rest / stride];
+    rest %= stride;
+    for (std::size_t k = 0; k < a.names.size(); ++k)
+      values[a.names[k]] = step[k];
+  }
+  return values;
+}
+
+std::vector<std::size_t> Sweep::combinations(const std::vector<std::string>& names, std::size_t other) const
+{
+  // Each axis's stride (the first axis varies slowest), and whether it names one of `names`.
+  std::vector<std::size_t> stride(axes.size());
+  std::vector<bool> chosen(axes.size());
+  std::size_t s = 1;
+  for (std::size_t a = axes.size(); a-- > 0;) {
+    stride[a] = s;
+    s *= axes[a].steps.size();
+    for (const auto& n : axes[a].names)
+      chosen[a] = chosen[a] || std::find(names.begin(), names.end(), n) != names.end();
+  }
+  // The other axes' steps from `other` (mixed radix, last axis fastest).
+  std::size_t base = 0;
+  for (std::size_t a = axes.size(); a-- > 0;)
+    if (!chosen[a]) {
+      base += (other % axes[a].steps.size()) * stride[a];
+      other /= axes[a].steps.size();
+    }
+  if (other != 0)
+    return {};
+  std::vector<std::size_t> out{base};
+  for (std::size_t a = 0; a < axes.size(); ++a) {
+    if (!chosen[a])
+      continue;
+    std::vector<std::size_t> next;
+    for (std::size_t i : out)
+      for (std::size_t k = 0; k < axes[a].steps.size(); ++k)
+        next.push_back(i + k * stride[a]);
+    out.swap(next);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 std::vector<SweepPoint> Sweep::points() const
 {
   std::vector<SweepPoint> out;

@@ -28,7 +28,15 @@ struct Sweep {
   bool traces = false; ///< keep each point's per-sample latencies
 
   std::size_t point_count() const;
-  /// Every point, in index order (the first axis varies slowest).
+  /// Point i (0 <= i < point_count()), built on demand: a sweep never holds all its points (up to 1,000,000).
+  SweepPoint point(std::size_t i) const;
+  /// The axis values of point i (name -> value, in axis order), without building its scenario.
+  nlohmann::ordered_json axis_values(std::size_t i) const;
+  /// Points that differ only in the axes naming any of `names`: one per combination of those axes' steps, the other
+  /// axes at step `other` (a mixed-radix number over the other axes, 0 = their first steps). E.g. one point per
+  /// model of the sweep ({"fan_outs", "densities", "dataset"}). Empty when `other` is past the other axes' range.
+  std::vector<std::size_t> combinations(const std::vector<std::string>& names, std::size_t other = 0) const;
+  /// Every point, in index order (the first axis varies slowest); for small sweeps (tests).
   std::vector<SweepPoint> points() const;
   /// A stable fingerprint of the sweep definition (base scenario and axes): shards and resumed runs must match it.
   std::string fingerprint() const;

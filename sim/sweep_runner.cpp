@@ -313,36 +313,61 @@ std::string results_csv(const std::vector<nlohmann::ordered_json>& records, cons
 int run_sweep(const Sweep& sweep, const SweepOptions& o, const std::string& command_line)
 {
   const auto wall_start = std::chrono::steady_clock::now();
-  const auto points = sweep.points();
-  std::vector<const SweepPoint*> mine;
-  for (const auto& p : points)
-    if (p.index % o.shard_count == o.shard_index)
-      mine.push_back(&p);
+  // Points are built when they are needed, one at a time: a sweep of 1,000,000 points never holds them all.
+  const std::size_t count = sweep.point_count();
+  std::vector<int> mine; // this shard's point indices
+  for (std::size_t i = std::size_t(o.shard_index); i < count; i += std::size_t(o.shard_count))
+    mine.push_back(int(i));
 
-  // The models the points need: one per distinct spec (or file).
-  std::map<int, Scenario> scenarios;      // point index -> its scenario, for the points whose scenario is valid
-  std::map<std::string, Scenario> models; // cache path or file -> a scenario naming it
-  for (const auto* p : mine) {
-    try {
-      Scenario s = scenario_from_json(p->scenario, sweep.file);
-      const std::string key =
-          s.model_file ? *s.model_file : fmt::format("{}/models/{}.scee", cache_dir(), model_hash(*s.model_spec));
-      models.emplace(key, s);
-      scenarios.emplace(p->index, std::move(s));
-    } catch (const InputError&) {
-      // recorded as a failed point when it runs
+  // The models the points need, and the inputs to preload: only the axes that change a model or its test samples
+  // decide them, so one valid point per combination of those axes' steps stands for all the others (the first of
+  // the combination's points that validates; the others' own errors are recorded when they run).
+  const std::vector<std::string> input_axes = {"fan_outs", "densities", "dataset", "samples"};
+  std::vector<Scenario> representatives;
+  std::map<std::string, const Scenario*> models; // cache path or file -> a scenario naming it
+  {
+    std::vector<std::size_t> wanted = sweep.combinations(input_axes);
+    std::vector<bool> found(wanted.size(), false);
+    std::size_t remaining = wanted.size();
+    for (std::size_t other = 0; remaining > 0 && other < 1000; ++other) {
+      const auto candidates = sweep.combinations(input_axes, other);
+      if (candidates.empty())
+        break;
+      for (std::size_t c = 0; c < candidates.size(); ++c) {
+        if (found[c])
+          continue;
+        try {
+          representatives.push_back(scenario_from_json(sweep.point(candidates[c]).scenario, sweep.file));
+          found[c] = true;
+          --remaining;
+        } catch (const InputError&) {
+          // this combination's next point may be valid
+        }
+      }
     }
+  }
+  for (const Scenario& s : representatives) {
+    const std::string key =
+        s.model_file ? *s.model_file : fmt::format("{}/models/{}.scee", cache_dir(), model_hash(*s.model_spec));
+    models.emplace(key, &s);
   }
   std::vector<const Scenario*> to_train;
   for (const auto& [path, s] : models)
-    if (s.model_spec && !fs::exists(path))
-      to_train.push_back(&s);
+    if (s->model_spec && !fs::exists(path))
+      to_train.push_back(s);
 
   if (o.dry_run) {
-    fmt::print("{}: {} points ({} in shard {}/{}), {} models ({} to train)\n", sweep.name, points.size(), mine.size(),
+    fmt::print("{}: {} points ({} in shard {}/{}), {} models ({} to train)\n", sweep.name, count, mine.size(),
                o.shard_index, o.shard_count, models.size(), to_train.size());
-    for (const auto* p : mine)
-      fmt::print("  point {:>5}  {}\n", p->index, p->axis_values.dump());
+    std::string lines;
+    for (const int i : mine) {
+      lines += fmt::format("  point {:>5}  {}\n", i, sweep.axis_values(std::size_t(i)).dump());
+      if (lines.size() > (1 << 20)) {
+        std::fputs(lines.c_str(), stdout);
+        lines.clear();
+      }
+    }
+    std::fputs(lines.c_str(), stdout);
     for (const auto& [path, s] : models)
       fmt::print("  model {} {}\n", path, fs::exists(path) ? "(cached)" : "(to train)");
     return 0;
@@ -389,34 +414,38 @@ int run_sweep(const Sweep& sweep, const SweepOptions& o, const std::string& comm
   train_models(to_train, o.jobs, o.quiet);
 
   // Then the points that have no record yet.
-  std::vector<const SweepPoint*> todo;
-  for (const auto* p : mine)
-    if (needs_run(o.out_dir, p->index))
-      todo.push_back(p);
+  std::vector<int> todo;
+  for (const int i : mine)
+    if (needs_run(o.out_dir, i))
+      todo.push_back(i);
   // Every point would read and check the same model and test files: read them once here, and the points' processes,
   // forked from this one, inherit them.
-  std::vector<const Scenario*> todo_scenarios;
-  for (const auto* p : todo)
-    if (const auto it = scenarios.find(p->index); it != scenarios.end())
-      todo_scenarios.push_back(&it->second);
-  preload_inputs(todo_scenarios);
+  std::vector<const Scenario*> preload;
+  for (const Scenario& s : representatives)
+    preload.push_back(&s);
+  preload_inputs(preload);
 
   int done = int(mine.size() - todo.size()), failed = 0;
   Progress bar("sweep", stderr, 10.0);
   run_pool(
-      todo.size(), o.jobs, [&](std::size_t t) { run_point_child(sweep, *todo[t], o.out_dir, traces); },
+      todo.size(), o.jobs,
+      [&](std::size_t t) { run_point_child(sweep, sweep.point(std::size_t(todo[t])), o.out_dir, traces); },
       [&](std::size_t t, int status) {
-        const std::string path = point_file(o.out_dir, todo[t]->index);
+        const int index = todo[t];
+        const std::string path = point_file(o.out_dir, index);
         // A process that ended without writing its record (a signal, a crash, a full disk) did not fail by the
         // point's own fault: record it, to be retried on --resume. A retry record left from before is replaced.
-        if (!fs::exists(path) || (status != 0 && read_point(o.out_dir, todo[t]->index).value("retry", false) &&
+        if (!fs::exists(path) || (status != 0 && read_point(o.out_dir, index).value("retry", false) &&
                                   !(WIFEXITED(status) && WEXITSTATUS(status) == 0))) {
           if (interrupted)
             return; // not finished: a resumed sweep runs it again
-          write_file_atomic(path, point_record(*todo[t], "failed", describe_status(status), true).dump(1) + "\n");
+          SweepPoint p;
+          p.index = index;
+          p.axis_values = sweep.axis_values(std::size_t(index));
+          write_file_atomic(path, point_record(p, "failed", describe_status(status), true).dump(1) + "\n");
         }
         ++done;
-        failed += read_point(o.out_dir, todo[t]->index).value("status", "") == "failed";
+        failed += read_point(o.out_dir, index).value("status", "") == "failed";
         if (!o.quiet)
           bar.update(double(done) / double(mine.size()),
                      fmt::format("{}/{} points, {} failed", done, mine.size(), failed));
@@ -432,13 +461,13 @@ int run_sweep(const Sweep& sweep, const SweepOptions& o, const std::string& comm
   std::vector<nlohmann::ordered_json> records;
   int failures = 0, retries = 0;
   std::vector<std::string> first_errors;
-  for (const auto* p : mine) {
-    records.push_back(read_point(o.out_dir, p->index));
+  for (const int i : mine) {
+    records.push_back(read_point(o.out_dir, i));
     if (records.back().value("status", "") == "failed") {
       ++failures;
       retries += records.back().value("retry", false);
       if (first_errors.size() < 3)
-        first_errors.push_back(fmt::format("point {}: {}", p->index, records.back().value("error", "")));
+        first_errors.push_back(fmt::format("point {}: {}", i, records.back().value("error", "")));
     }
   }
   if (!o.quiet)

@@ -230,3 +230,24 @@ TEST_CASE("sweep: pstate, cost model, number format and sleep axes set the devic
   CHECK(points[1].scenario["devices"]["sleep"] == "light_sleep");
   CHECK(points[1].scenario["server"]["pstate"] == 0);
 }
+
+TEST_CASE("sweep: points built one at a time equal the whole list; combinations pick one point per model")
+{
+  const auto sw = load_sweep(write_temp(
+      "s_lazy.json", with_axes(R"({"name": "threshold", "values": [0.5, 0.6, 0.7]},
+                                  {"name": "fan_outs", "values": [[40, 40, 10], [2, 9, 10]]},
+                                  {"names": ["split_after", "exits"], "values": [[1, [1]], [3, [1]]]})")));
+  const auto all = sw.points();
+  REQUIRE(all.size() == 12);
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    CHECK(sw.point(i).scenario == all[i].scenario);
+    CHECK(sw.axis_values(i) == all[i].axis_values);
+  }
+  // fan_outs is the second axis (stride 2): one point per fan-out, the other axes at their first step...
+  CHECK(sw.combinations({"fan_outs", "densities", "dataset"}) == std::vector<std::size_t>{0, 2});
+  // ... or at the next combination of the other axes (threshold 0.5, split 3), and nothing past their range.
+  CHECK(sw.combinations({"fan_outs"}, 1) == std::vector<std::size_t>{1, 3});
+  CHECK(sw.combinations({"fan_outs"}, 5) == std::vector<std::size_t>{9, 11});
+  CHECK(sw.combinations({"fan_outs"}, 6).empty());
+  CHECK(sw.combinations({"seed"}) == std::vector<std::size_t>{0}); // no axis names it: the first point alone
+}

@@ -7,21 +7,12 @@
 
 #include "cost_model.hpp"
 #include "error.hpp"
+#include "model_test_helpers.hpp"
 #include "profiles.hpp"
 
 using namespace scee;
 
 namespace {
-
-template <class F> std::string error_of(F&& f)
-{
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
 
 void close(double got, double want) { CHECK(std::abs(got - want) <= 1e-12 * std::max(1.0, std::abs(want))); }
 
@@ -162,7 +153,7 @@ TEST_CASE("cost model: bad cost models are refused with the JSON path")
   auto err = [](const std::function<void(nlohmann::json&)>& edit) {
     nlohmann::json j = profile_json();
     edit(j["cost_model"]);
-    return error_of([&] { compute_profile_from_json(j, "device", "cm.json", "$"); });
+    return test::input_error([&] { compute_profile_from_json(j, "device", "cm.json", "$"); });
   };
   CHECK(err([](auto& c) { c["formats"]["int8"]["fc_sparse_speedup"] = {{0.5, 1.0}, {0.25, 2.0}}; }) ==
         "cm.json: $.cost_model.formats.int8.fc_sparse_speedup[1]: must be a non-empty array of [density, speed-up] "

@@ -336,15 +336,15 @@ std::vector<std::size_t> Sweep::combinations(const std::vector<std::string>& nam
       chosen[a] = chosen[a] || std::find(names.begin(), names.end(), n) != names.end();
   }
   // The other axes' steps from `other` (mixed radix, last axis fastest).
-  std::size_t base = 0;
+  std::size_t origin = 0;
   for (std::size_t a = axes.size(); a-- > 0;)
     if (!chosen[a]) {
-      base += (other % axes[a].steps.size()) * stride[a];
+      origin += (other % axes[a].steps.size()) * stride[a];
       other /= axes[a].steps.size();
     }
   if (other != 0)
     return {};
-  std::vector<std::size_t> out{base};
+  std::vector<std::size_t> out{origin};
   for (std::size_t a = 0; a < axes.size(); ++a) {
     if (!chosen[a])
       continue;

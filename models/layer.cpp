@@ -104,8 +104,8 @@ LayerCost layer_cost(const LayerSpec& l, Shape in)
   c.macs = c.weights * (l.kind == LayerKind::conv ? std::int64_t(out.h) * out.w : 1);
   // fp32 weights and biases, plus one input index per connection when sparse (2 bytes when the inputs can be
   // numbered in 16 bits).
-  const std::int64_t index_bytes = l.fan_out == l.out ? 0 : in.c <= 65536 ? 2 : 4;
-  c.storage_bytes = 4 * (c.weights + c.biases) + index_bytes * pairs;
+  c.index_bytes = (l.fan_out == l.out ? 0 : in.c <= 65536 ? 2 : 4) * pairs;
+  c.storage_bytes = 4 * (c.weights + c.biases) + c.index_bytes;
   return c;
 }
 

@@ -38,7 +38,8 @@ LayerCost SparseLinear::cost() const
   c.weights = nnz();
   c.biases = out();
   c.macs = nnz();
-  c.storage_bytes = 4 * (c.weights + c.biases) + static_cast<std::int64_t>(index_bytes()) * c.weights;
+  c.index_bytes = static_cast<std::int64_t>(index_bytes()) * c.weights;
+  c.storage_bytes = 4 * (c.weights + c.biases) + c.index_bytes;
   c.output_elements = out();
   return c;
 }

@@ -19,6 +19,7 @@ struct LayerCost {
   std::int64_t biases = 0;        ///< one per output
   std::int64_t macs = 0;          ///< multiply-accumulates per sample = nnz
   std::int64_t storage_bytes = 0; ///< fp32 values and biases, plus column indices when sparse
+  std::int64_t index_bytes = 0;   ///< of those, the input indices (one per existing connection when sparse)
   std::int64_t output_elements = 0; ///< elements of the output activation (per sample)
 };
 

@@ -35,9 +35,7 @@ LayerTime HostCost::layer(const LayerSpec& l, Shape in) const
     return t; // a view of the same memory: no kernel runs
   const int vb = value_bytes(kernels_->format);
   const int bias_bytes = kernels_->format == Encoding::int8 ? 4 : vb; // int8 runtimes keep int32 biases
-  const std::int64_t pairs = l.has_parameters() ? std::int64_t(l.out) * fan_in(l, in) : 0;
-  const int index_bytes = l.has_parameters() && l.fan_out != l.out ? (in.c <= 65536 ? 2 : 4) : 0;
-  t.bytes = c.weights * vb + c.biases * bias_bytes + pairs * index_bytes + (in.size() + c.output_elements) * vb;
+  t.bytes = c.weights * vb + c.biases * bias_bytes + c.index_bytes + (in.size() + c.output_elements) * vb;
   t.overhead_s = model_->layer_overhead_s / scale_;
   t.memory_s = double(t.bytes) / model_->memory_bandwidth_bytes_per_s;
   switch (l.kind) {

@@ -88,6 +88,19 @@ void check_stack_space(const Scenario& s, long actors)
                                  s.file, actors, need / 1e9, actor_stack_kib, have / 1e9));
 }
 
+/// A device's energy by state (energy plugin deltas over each interval) and its wake-ups.
+struct DeviceEnergy {
+  double compute_j = 0, sleep_j = 0, wake_j = 0;
+  long wakeups = 0;
+};
+
+/// Executes `work` (seconds x the host's speed); work without any takes no simulated time.
+void execute_work(double work)
+{
+  if (work > 0)
+    sg4::this_actor::execute(work);
+}
+
 /// An offloaded activation on its way to the server (owned by the receiver once delivered).
 struct Request {
   int device = 0;
@@ -108,10 +121,7 @@ struct Context {
   const Dataset& data;
   std::vector<SampleRecord>& records;
   std::vector<RadioMeter> radios = {};
-  std::vector<double> compute_energy_j = {}; ///< per device, while computing (energy plugin deltas)
-  std::vector<double> sleep_energy_j = {};   ///< per device, while asleep
-  std::vector<double> wake_energy_j = {};    ///< per device, while waking up
-  std::vector<long> wakeups = {};            ///< per device
+  std::vector<DeviceEnergy> energy = {};     ///< per device, from the energy plugin
   // SimGrid work amounts (docs/simulation.md): per main layer on the device (index j), per exit branch, the
   // device's per-inference overhead, and one offloaded tail on the server (overhead included).
   std::vector<double> device_layer_work = {};
@@ -262,10 +272,6 @@ void device_actor(Context& c, int d, std::vector<std::size_t> mine)
   std::vector<std::int64_t> layer_macs(std::size_t(L) + 1, 0); // per main layer, per sample
   for (int j = 1; j <= L; ++j)
     layer_macs[std::size_t(j)] = net.layer(j).cost().macs;
-  auto execute = [](double work) {
-    if (work > 0) // (layers without work take no simulated time)
-      sg4::this_actor::execute(work);
-  };
   double next_tx_allowed = 0; // duty-cycle limit
   double previous_finish = 0;
 
@@ -285,9 +291,10 @@ void device_actor(Context& c, int d, std::vector<std::size_t> mine)
       sg4::this_actor::sleep_for(z.wake_s);
       const double e2 = sg_host_get_consumed_energy(host);
       host->set_pstate(s.device_pstate);
-      c.sleep_energy_j[std::size_t(d)] += e1 - e0;
-      c.wake_energy_j[std::size_t(d)] += e2 - e1;
-      ++c.wakeups[std::size_t(d)];
+      DeviceEnergy& totals = c.energy[std::size_t(d)];
+      totals.sleep_j += e1 - e0;
+      totals.wake_j += e2 - e1;
+      ++totals.wakeups;
       rec.wake_s = z.wake_s;
     } else if (idle_from < rec.arrival_s) {
       sg4::this_actor::sleep_until(rec.arrival_s);
@@ -301,16 +308,16 @@ void device_actor(Context& c, int d, std::vector<std::size_t> mine)
     const double compute_start = sg4::Engine::get_clock();
     const double energy_start = sg_host_get_consumed_energy(host);
     if (k > 0)
-      execute(c.device_invoke_work);
+      execute_work(c.device_invoke_work);
     for (int j = 1; j <= k && !answered; ++j) {
-      execute(c.device_layer_work[std::size_t(j)]);
+      execute_work(c.device_layer_work[std::size_t(j)]);
       rec.edge_macs += layer_macs[std::size_t(j)];
       Activations next;
       net.forward_layer(j, a, next);
       a.swap(next);
       if (j < L && std::find(s.device_exits.begin(), s.device_exits.end(), j) != s.device_exits.end()) {
         const auto e = std::size_t(net.exit_after(j));
-        execute(c.device_exit_work[e]);
+        execute_work(c.device_exit_work[e]);
         rec.edge_macs += net.exit_cost(e).macs;
         const Activations z = net.exit_logits(e, a);
         const Confidence conf = confidence(z.data(), net.classes());
@@ -326,7 +333,7 @@ void device_actor(Context& c, int d, std::vector<std::size_t> mine)
     }
     rec.edge_compute_s = sg4::Engine::get_clock() - compute_start;
     rec.edge_compute_energy_j = sg_host_get_consumed_energy(host) - energy_start;
-    c.compute_energy_j[std::size_t(d)] += rec.edge_compute_energy_j;
+    c.energy[std::size_t(d)].compute_j += rec.edge_compute_energy_j;
     if (!answered && k == L) {
       rec.prediction = confidence(a.data(), net.classes()).prediction;
       rec.answered_by = AnsweredBy::edge_final;
@@ -397,8 +404,7 @@ void server_worker(Context& c, int w)
     const std::unique_ptr<Request> req(p);
     if (!req->last_fragment || comm->get_finish_time() < born_s)
       continue;
-    if (c.server_tail_work > 0)
-      sg4::this_actor::execute(c.server_tail_work);
+    execute_work(c.server_tail_work);
     const Activations logits = c.net.forward_range(k, L, req->activation);
     auto* reply = new Reply{req->record, confidence(logits.data(), c.net.classes()).prediction};
     // Detached with a clean function: SimGrid deletes a reply that is never received (a downlink outage, a device
@@ -454,10 +460,10 @@ SimulationResult simulate(const Scenario& s, const Network& net, const Dataset& 
   // Actor stacks: SimGrid's default 8 MiB of address space each exhausted an 8 GB limit at 1,000 devices. 512 KiB
   // holds the deepest use (Eigen's GEMM keeps blocks of up to 128 KiB on the stack); the sanitizer build keeps the
   // default, as AddressSanitizer's frames are larger.
-  if (!built_with_address_sanitizer)
-    args.emplace_back(fmt::format("--cfg=contexts/stack-size:{}", actor_stack_kib));
   if (built_with_address_sanitizer)
     args.emplace_back("--cfg=contexts/factory:thread"); // ASan cannot follow SimGrid's default context switches
+  else
+    args.emplace_back(fmt::format("--cfg=contexts/stack-size:{}", actor_stack_kib));
   // Before SimGrid starts: one device actor per device that has samples, and the server's workers.
   check_stack_space(s, std::min<long>(s.device_count, data.count()) + s.server_workers);
   std::vector<char*> argv;
@@ -513,10 +519,7 @@ SimulationResult simulate(const Scenario& s, const Network& net, const Dataset& 
   SimulationResult result;
   result.samples.resize(std::size_t(data.count()));
   Context c{s, net, data, result.samples};
-  c.compute_energy_j.assign(std::size_t(s.device_count), 0.0);
-  c.sleep_energy_j.assign(std::size_t(s.device_count), 0.0);
-  c.wake_energy_j.assign(std::size_t(s.device_count), 0.0);
-  c.wakeups.assign(std::size_t(s.device_count), 0);
+  c.energy.assign(std::size_t(s.device_count), DeviceEnergy{});
   if (s.device_sleep)
     c.sleep_pstate = int(s.device.pstates.size());
   {
@@ -580,10 +583,11 @@ SimulationResult simulate(const Scenario& s, const Network& net, const Dataset& 
     c.radios[d].finish(result.end_s);
     result.radio += c.radios[d].energy();
     result.per_device_radio_j.push_back(c.radios[d].energy().total_j());
-    result.device_compute_energy_j += c.compute_energy_j[std::size_t(d)];
-    result.device_sleep_energy_j += c.sleep_energy_j[std::size_t(d)];
-    result.device_wake_energy_j += c.wake_energy_j[std::size_t(d)];
-    result.wakeups += c.wakeups[std::size_t(d)];
+    const DeviceEnergy& totals = c.energy[std::size_t(d)];
+    result.device_compute_energy_j += totals.compute_j;
+    result.device_sleep_energy_j += totals.sleep_j;
+    result.device_wake_energy_j += totals.wake_j;
+    result.wakeups += totals.wakeups;
   }
   result.server_energy_j = sg_host_get_consumed_energy(server);
   result.final_output_accuracy = evaluate(net, data).final_accuracy;

@@ -435,8 +435,7 @@ int run_sweep(const Sweep& sweep, const SweepOptions& o, const std::string& comm
         const std::string path = point_file(o.out_dir, index);
         // A process that ended without writing its record (a signal, a crash, a full disk) did not fail by the
         // point's own fault: record it, to be retried on --resume. A retry record left from before is replaced.
-        if (!fs::exists(path) || (status != 0 && read_point(o.out_dir, index).value("retry", false) &&
-                                  !(WIFEXITED(status) && WEXITSTATUS(status) == 0))) {
+        if (!fs::exists(path) || (status != 0 && read_point(o.out_dir, index).value("retry", false))) {
           if (interrupted)
             return; // not finished: a resumed sweep runs it again
           SweepPoint p;

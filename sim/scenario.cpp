@@ -426,6 +426,9 @@ Scenario load_scenario(const std::string& file)
   return scenario_from_json(read_json_file(file), file);
 }
 
+/// A character a scenario name (an output folder's name) may hold.
+static bool name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-'; }
+
 std::string folder_name_problem(const std::string& name, std::size_t max_length)
 {
   // The name is the output folder's (results/<name>) and the prefix of a sweep's point names: nothing that could
@@ -435,7 +438,7 @@ std::string folder_name_problem(const std::string& name, std::size_t max_length)
   if (name[0] == '.' || name[0] == '-')
     return "must not start with '.' or '-' (it names the output folder results/<name>)";
   for (const char c : name)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-')
+    if (!name_char(c))
       return "may hold only letters, digits, '.', '_' and '-' (it names the output folder results/<name>)";
   return "";
 }
@@ -444,7 +447,7 @@ std::string name_from_file(const std::string& file)
 {
   std::string name = fs::path(file).stem().string();
   for (char& c : name)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-')
+    if (!name_char(c))
       c = '_';
   while (!name.empty() && (name[0] == '.' || name[0] == '-'))
     name.erase(0, 1);

@@ -19,36 +19,56 @@ Activations input(int batch)
   return x;
 }
 
-// fan-out fo of an 800->40 junction gives density fo/40: 1 -> 2.5%, 2 -> 5%, 4 -> 10%, 10 -> 25%, 20 -> 50%, 40 -> 100%
-void sparse_forward(benchmark::State& state)
+// fan-out fo of an 800->40 junction gives density fo/40: 1 -> 2.5%, 2 -> 5%, 4 -> 10%, 10 -> 25%, 20 -> 50%, 40 ->
+// 100%. Kernel 0 is the one forward() picks (gemm_path), 1 the per-edge kernel, 2 the dense product: the crossover
+// between 1 and 2 sets SparseLinear::gemm_min_density and gemm_min_batch.
+SparseLinear junction(int fo)
 {
-  const int fo = int(state.range(0)), batch = int(state.range(1));
   SparseLinear layer(in, out, fo, 1);
   layer.weights().coeffs().setRandom();
+  return layer;
+}
+
+void sparse_forward(benchmark::State& state)
+{
+  const int fo = int(state.range(0)), batch = int(state.range(1)), kernel = int(state.range(2));
+  const SparseLinear layer = junction(fo);
   const Activations x = input(batch);
   Activations y;
   for (auto _ : state) {
-    layer.forward(x, y);
+    if (kernel == 0)
+      layer.forward(x, y);
+    else if (kernel == 1)
+      layer.forward_edges(x, y);
+    else
+      layer.forward_gemm(x, y);
     benchmark::DoNotOptimize(y.data());
   }
   state.counters["density_pct"] = 100.0 * fo / out;
-  state.counters["macs"] = benchmark::Counter(double(layer.nnz()) * batch, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["gemm"] = kernel == 2 || (kernel == 0 && layer.gemm_path(batch));
+  state.counters["macs"] =
+      benchmark::Counter(double(layer.nnz()) * batch, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void sparse_backward(benchmark::State& state)
 {
-  const int fo = int(state.range(0)), batch = int(state.range(1));
-  SparseLinear layer(in, out, fo, 1);
-  layer.weights().coeffs().setRandom();
+  const int fo = int(state.range(0)), batch = int(state.range(1)), kernel = int(state.range(2));
+  const SparseLinear layer = junction(fo);
   const Activations x = input(batch);
   const Activations dy = Activations::Random(out, batch);
   Activations dx;
   std::vector<float> dw(std::size_t(layer.nnz())), db(out);
   for (auto _ : state) {
-    layer.backward(x, dy, &dx, dw.data(), db.data());
+    if (kernel == 0)
+      layer.backward(x, dy, &dx, dw.data(), db.data());
+    else if (kernel == 1)
+      layer.backward_edges(x, dy, &dx, dw.data(), db.data());
+    else
+      layer.backward_gemm(x, dy, &dx, dw.data(), db.data());
     benchmark::DoNotOptimize(dx.data());
   }
   state.counters["density_pct"] = 100.0 * fo / out;
+  state.counters["gemm"] = kernel == 2 || (kernel == 0 && layer.gemm_path(batch));
 }
 
 void dense_forward(benchmark::State& state)
@@ -96,8 +116,7 @@ void conv_step(benchmark::State& state)
     Eigen::Map<Eigen::VectorXf>(p.data, p.size).setRandom();
   const Activations x = Activations::Random(10 * 9 * 9, batch);
   Activations y, dy, dx;
-  std::vector<float> grads[2] = {std::vector<float>(std::size_t(layer->parameters()[0].size)),
-                                 std::vector<float>(20)};
+  std::vector<float> grads[2] = {std::vector<float>(std::size_t(layer->parameters()[0].size)), std::vector<float>(20)};
   for (auto _ : state) {
     layer->forward(x, y);
     dy = y;
@@ -111,8 +130,14 @@ void conv_step(benchmark::State& state)
 } // namespace
 
 BENCHMARK(conv_step)->ArgsProduct({{2, 4, 10, 20}, {1, 256}});
-BENCHMARK(sparse_forward)->ArgsProduct({{1, 2, 4, 10, 20, 40}, {1, 256}});
+BENCHMARK(sparse_forward)->ArgsProduct({{1, 2, 4, 10, 20, 40}, {1, 256}, {0}});
+BENCHMARK(sparse_forward)
+    ->Name("crossover_forward")
+    ->ArgsProduct({{2, 4, 6, 8, 10, 12, 14, 16, 20, 30}, {1, 8, 32, 256}, {1, 2}});
+BENCHMARK(sparse_backward)
+    ->Name("crossover_backward")
+    ->ArgsProduct({{2, 4, 6, 8, 10, 12, 14, 16, 20, 30}, {1, 8, 32, 256}, {1, 2}});
 BENCHMARK(dense_forward)->Arg(1)->Arg(256);
-BENCHMARK(sparse_backward)->ArgsProduct({{1, 2, 4, 10, 20, 40}, {1, 256}});
+BENCHMARK(sparse_backward)->ArgsProduct({{1, 2, 4, 10, 20, 40}, {1, 256}, {0}});
 BENCHMARK(dense_backward)->Arg(1)->Arg(256);
 BENCHMARK_MAIN();

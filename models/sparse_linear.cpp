@@ -44,7 +44,81 @@ LayerCost SparseLinear::cost() const
   return c;
 }
 
+namespace {
+
+using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using ConstRowMap = Eigen::Map<const RowMatrix>;
+
+/// The weights as a dense out x in matrix: a fully connected junction's values in place (their storage order is
+/// that matrix's, row by row), else a copy with absent edges at zero in `scratch`.
+ConstRowMap dense_weights(const SparseLinear& l, RowMatrix& scratch)
+{
+  if (l.dense())
+    return ConstRowMap(l.values(), l.out(), l.in());
+  scratch.setZero(l.out(), l.in());
+  const float* v = l.values();
+  const int* idx = l.indices();
+  for (int o = 0; o < l.out(); ++o)
+    for (int k = 0; k < l.fan_in(); ++k, ++v, ++idx)
+      scratch(o, *idx) = *v;
+  return ConstRowMap(scratch.data(), l.out(), l.in());
+}
+
+} // namespace
+
+bool SparseLinear::gemm_path(Eigen::Index batch) const
+{
+  return dense() || (batch >= gemm_min_batch && double(fan_out_) >= gemm_min_density * double(out()));
+}
+
 void SparseLinear::forward(const Activations& x, Activations& y) const
+{
+  if (gemm_path(x.cols()))
+    forward_gemm(x, y);
+  else
+    forward_edges(x, y);
+}
+
+void SparseLinear::backward(const Activations& x, const Activations& dy, Activations* dx, float* dw, float* db) const
+{
+  if (gemm_path(x.cols()))
+    backward_gemm(x, dy, dx, dw, db);
+  else
+    backward_edges(x, dy, dx, dw, db);
+}
+
+void SparseLinear::forward_gemm(const Activations& x, Activations& y) const
+{
+  thread_local RowMatrix scratch;
+  const ConstRowMap w = dense_weights(*this, scratch);
+  y.resize(out(), x.cols());
+  y.noalias() = w * x;
+  y.colwise() += b_;
+}
+
+void SparseLinear::backward_gemm(const Activations& x, const Activations& dy, Activations* dx, float* dw,
+                                 float* db) const
+{
+  for (int o = 0; o < out(); ++o)
+    db[o] += dy.row(o).sum();
+  thread_local RowMatrix scratch, grad;
+  if (dense()) {
+    Eigen::Map<RowMatrix>(dw, out(), in()).noalias() += dy * x.transpose();
+  } else {
+    grad.noalias() = dy * x.transpose();
+    const int* idx = indices();
+    for (int o = 0; o < out(); ++o)
+      for (int k = 0; k < fan_in_; ++k, ++dw, ++idx)
+        *dw += grad(o, *idx);
+  }
+  if (dx) {
+    const ConstRowMap w = dense_weights(*this, scratch);
+    dx->resize(in(), x.cols());
+    dx->noalias() = w.transpose() * dy;
+  }
+}
+
+void SparseLinear::forward_edges(const Activations& x, Activations& y) const
 {
   const Eigen::Index batch = x.cols();
   y.resize(out(), batch);
@@ -85,7 +159,8 @@ void SparseLinear::forward(const Activations& x, Activations& y) const
   }
 }
 
-void SparseLinear::backward(const Activations& x, const Activations& dy, Activations* dx, float* dw, float* db) const
+void SparseLinear::backward_edges(const Activations& x, const Activations& dy, Activations* dx, float* dw,
+                                  float* db) const
 {
   const float* v = w_.valuePtr();
   const int* idx = w_.innerIndexPtr();

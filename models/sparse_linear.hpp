@@ -15,11 +15,11 @@ using Activations = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::
 
 /// Cost figures of one layer, per sample.
 struct LayerCost {
-  std::int64_t weights = 0;       ///< existing edges (nnz)
-  std::int64_t biases = 0;        ///< one per output
-  std::int64_t macs = 0;          ///< multiply-accumulates per sample = nnz
-  std::int64_t storage_bytes = 0; ///< fp32 values and biases, plus column indices when sparse
-  std::int64_t index_bytes = 0;   ///< of those, the input indices (one per existing connection when sparse)
+  std::int64_t weights = 0;         ///< existing edges (nnz)
+  std::int64_t biases = 0;          ///< one per output
+  std::int64_t macs = 0;            ///< multiply-accumulates per sample = nnz
+  std::int64_t storage_bytes = 0;   ///< fp32 values and biases, plus column indices when sparse
+  std::int64_t index_bytes = 0;     ///< of those, the input indices (one per existing connection when sparse)
   std::int64_t output_elements = 0; ///< elements of the output activation (per sample)
 };
 
@@ -42,10 +42,24 @@ public:
   /// Bytes of one column index: 0 when fully connected (no index needed), else 2 if in <= 65536, else 4.
   int index_bytes() const;
 
-  /// y = W x + b (y is resized to out x batch).
+  /// y = W x + b (y is resized to out x batch), by the kernel gemm_path(batch) names.
   void forward(const Activations& x, Activations& y) const;
   /// Given dL/dy, accumulates dL/dW into dw (nnz, in storage order) and dL/db into db; writes dL/dx if dx != nullptr.
   void backward(const Activations& x, const Activations& dy, Activations* dx, float* dw, float* db) const;
+
+  /// Whether forward and backward at this batch size use Eigen's dense product (the weights laid out as a dense
+  /// out x in matrix, absent edges at zero) instead of one gather or axpy per edge: always for a fully connected
+  /// junction, whose values already are that matrix; from gemm_min_batch samples at gemm_min_density and above,
+  /// where the dense product costs less than the edges (the crossover measured in docs/performance.md). The choice
+  /// depends only on the shape and the batch size, so results are deterministic for a build.
+  bool gemm_path(Eigen::Index batch) const;
+  static constexpr double gemm_min_density = 0.375;
+  static constexpr Eigen::Index gemm_min_batch = 8;
+  /// The two kernels, whatever gemm_path says (benchmarks and tests).
+  void forward_edges(const Activations& x, Activations& y) const;
+  void forward_gemm(const Activations& x, Activations& y) const;
+  void backward_edges(const Activations& x, const Activations& dy, Activations* dx, float* dw, float* db) const;
+  void backward_gemm(const Activations& x, const Activations& dy, Activations* dx, float* dw, float* db) const;
 
   Eigen::SparseMatrix<float, Eigen::RowMajor, int>& weights() { return w_; }
   const Eigen::SparseMatrix<float, Eigen::RowMajor, int>& weights() const { return w_; }

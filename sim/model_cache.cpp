@@ -3,6 +3,8 @@
 #include "dataset.hpp"
 #include "error.hpp"
 #include "progress.hpp"
+#include "sha256.hpp"
+#include "trainer.hpp"
 
 #include <cstdlib>
 #include <filesystem>
@@ -29,12 +31,13 @@ std::map<std::tuple<std::string, int, int>, Dataset>& loaded_samples()
   return samples;
 }
 
+} // namespace
+
 std::string cached_model_path(const ModelSpec& spec)
 {
-  return fmt::format("{}/models/{}.scee", cache_dir(), model_hash(spec));
+  const std::string build = fmt::format("{}-r{}-{}", model_hash(spec), training_revision, SCEE_BUILD_ARCH);
+  return fmt::format("{}/models/{}.scee", cache_dir(), sha256_hex(build.data(), build.size()).substr(0, 16));
 }
-
-} // namespace
 
 std::string cache_dir()
 {

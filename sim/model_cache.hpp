@@ -12,8 +12,12 @@
 
 namespace scee {
 
-/// $SCEE_CACHE_DIR, else <source dir>/.cache: trained models go to <dir>/models/<hash>.scee.
+/// $SCEE_CACHE_DIR, else <source dir>/.cache: trained models go to <dir>/models/<key>.scee.
 std::string cache_dir();
+/// <cache_dir>/models/<key>.scee, the key a hash of the spec's network and training settings (model_hash), the
+/// training revision and the build's instruction-set level: two builds that would train different bits never share
+/// a cached model.
+std::string cached_model_path(const ModelSpec& spec);
 
 struct ResolvedModel {
   ModelFile model;

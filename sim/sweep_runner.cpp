@@ -347,8 +347,7 @@ int run_sweep(const Sweep& sweep, const SweepOptions& o, const std::string& comm
     }
   }
   for (const Scenario& s : representatives) {
-    const std::string key =
-        s.model_file ? *s.model_file : fmt::format("{}/models/{}.scee", cache_dir(), model_hash(*s.model_spec));
+    const std::string key = s.model_file ? *s.model_file : cached_model_path(*s.model_spec);
     models.emplace(key, &s);
   }
   std::vector<const Scenario*> to_train;

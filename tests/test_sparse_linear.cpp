@@ -20,10 +20,36 @@ struct Shape {
   int in, out, fo;
 };
 // Densities from 5% to dense, p < n and p > n, batch paths 1 and > 1.
-const std::vector<Shape> shapes = {{800, 40, 2}, {40, 40, 9}, {40, 10, 10}, {12, 8, 2}, {12, 8, 6},
+const std::vector<Shape> shapes = {{800, 40, 2}, {40, 40, 9}, {40, 10, 10}, {12, 8, 2},  {12, 8, 6},
                                    {4, 8, 2},    {3, 7, 7},   {10, 4, 2},   {100, 10, 1}};
 
 using Dense = Eigen::MatrixXf;
+
+/// The three ways to run a junction: forward()/backward() (the kernel gemm_path picks), the per-edge kernel and the
+/// dense product.
+enum class Kernel { chosen, edges, gemm };
+const std::vector<Kernel> kernels = {Kernel::chosen, Kernel::edges, Kernel::gemm};
+
+void forward(const SparseLinear& l, Kernel k, const Activations& x, Activations& y)
+{
+  if (k == Kernel::chosen)
+    l.forward(x, y);
+  else if (k == Kernel::edges)
+    l.forward_edges(x, y);
+  else
+    l.forward_gemm(x, y);
+}
+
+void backward(const SparseLinear& l, Kernel k, const Activations& x, const Activations& dy, Activations* dx, float* dw,
+              float* db)
+{
+  if (k == Kernel::chosen)
+    l.backward(x, dy, dx, dw, db);
+  else if (k == Kernel::edges)
+    l.backward_edges(x, dy, dx, dw, db);
+  else
+    l.backward_gemm(x, dy, dx, dw, db);
+}
 
 /// Whether a and b agree to `precision` relative to the larger norm (Eigen's isApprox, with a floor for zeros).
 template <class A, class B> bool close(const A& a, const B& b, float precision = 1e-5f)
@@ -38,25 +64,27 @@ TEST_CASE("sparse_linear: forward equals the dense product with the mask applied
 {
   std::uint64_t seed = 100;
   for (const auto& s : shapes)
-    for (const Eigen::Index batch : {1, 7}) {
-      CAPTURE(s.in);
-      CAPTURE(s.out);
-      CAPTURE(s.fo);
-      CAPTURE(batch);
-      SparseLinear layer(s.in, s.out, s.fo, ++seed);
-      randomise(layer, ++seed);
-      const Activations x = random_activations(s.in, batch, ++seed);
-      Activations y;
-      layer.forward(x, y);
-      REQUIRE(y.rows() == s.out);
-      REQUIRE(y.cols() == batch);
-      const Dense w = layer.to_dense();
-      const Dense reference = (w * Dense(x)).colwise() + layer.bias();
-      CHECK(close(y, reference));
-      // The dense matrix has exactly the stored edges, fan_in per row.
-      CHECK((w.array() != 0.0f).count() == layer.nnz());
-      CHECK(layer.nnz() == std::int64_t(s.in) * s.fo);
-    }
+    for (const Eigen::Index batch : {1, 7, 9})
+      for (const Kernel kernel : kernels) {
+        CAPTURE(s.in);
+        CAPTURE(s.out);
+        CAPTURE(s.fo);
+        CAPTURE(batch);
+        CAPTURE(int(kernel));
+        SparseLinear layer(s.in, s.out, s.fo, ++seed);
+        randomise(layer, ++seed);
+        const Activations x = random_activations(s.in, batch, ++seed);
+        Activations y = Activations::Constant(3, 2, 7.0f); // resized and overwritten
+        forward(layer, kernel, x, y);
+        REQUIRE(y.rows() == s.out);
+        REQUIRE(y.cols() == batch);
+        const Dense w = layer.to_dense();
+        const Dense reference = (w * Dense(x)).colwise() + layer.bias();
+        CHECK(close(y, reference));
+        // The dense matrix has exactly the stored edges, fan_in per row.
+        CHECK((w.array() != 0.0f).count() == layer.nnz());
+        CHECK(layer.nnz() == std::int64_t(s.in) * s.fo);
+      }
 }
 
 TEST_CASE("sparse_linear: a batch's columns equal single-sample forwards")
@@ -76,41 +104,57 @@ TEST_CASE("sparse_linear: backward equals the dense gradients restricted to the 
 {
   std::uint64_t seed = 200;
   for (const auto& s : shapes)
-    for (const Eigen::Index batch : {1, 7}) {
-      CAPTURE(s.in);
-      CAPTURE(s.out);
-      CAPTURE(s.fo);
-      CAPTURE(batch);
-      SparseLinear layer(s.in, s.out, s.fo, ++seed);
-      randomise(layer, ++seed);
-      const Activations x = random_activations(s.in, batch, ++seed);
-      const Activations dy = random_activations(s.out, batch, ++seed);
-      std::vector<float> dw(std::size_t(layer.nnz()), 0.0f), db(std::size_t(s.out), 0.0f);
-      Activations dx;
-      layer.backward(x, dy, &dx, dw.data(), db.data());
+    for (const Eigen::Index batch : {1, 7, 9})
+      for (const Kernel kernel : kernels) {
+        CAPTURE(s.in);
+        CAPTURE(s.out);
+        CAPTURE(s.fo);
+        CAPTURE(batch);
+        CAPTURE(int(kernel));
+        SparseLinear layer(s.in, s.out, s.fo, ++seed);
+        randomise(layer, ++seed);
+        const Activations x = random_activations(s.in, batch, ++seed);
+        const Activations dy = random_activations(s.out, batch, ++seed);
+        std::vector<float> dw(std::size_t(layer.nnz()), 0.0f), db(std::size_t(s.out), 0.0f);
+        Activations dx = Activations::Constant(3, 2, 7.0f); // resized and overwritten
+        backward(layer, kernel, x, dy, &dx, dw.data(), db.data());
 
-      const Dense dw_dense = Dense(dy) * Dense(x).transpose(); // dL/dW of the dense layer
-      Dense dw_sparse = Dense::Zero(s.out, s.in);              // ours, scattered onto the mask
-      for (int o = 0; o < s.out; ++o)
-        for (int k = 0; k < layer.fan_in(); ++k) {
-          const std::size_t at = std::size_t(o) * layer.fan_in() + k;
-          dw_sparse(o, layer.indices()[at]) = dw[at];
-        }
-      const Dense mask = (layer.to_dense().array() != 0.0f).cast<float>();
-      CHECK(close(dw_sparse, dw_dense.cwiseProduct(mask)));
-      CHECK(close(dx, layer.to_dense().transpose() * Dense(dy)));
-      const Eigen::VectorXf db_reference = Dense(dy).rowwise().sum();
-      CHECK(close(Eigen::Map<const Eigen::VectorXf>(db.data(), s.out), db_reference));
+        const Dense dw_dense = Dense(dy) * Dense(x).transpose(); // dL/dW of the dense layer
+        Dense dw_sparse = Dense::Zero(s.out, s.in);              // ours, scattered onto the mask
+        for (int o = 0; o < s.out; ++o)
+          for (int k = 0; k < layer.fan_in(); ++k) {
+            const std::size_t at = std::size_t(o) * layer.fan_in() + k;
+            dw_sparse(o, layer.indices()[at]) = dw[at];
+          }
+        const Dense mask = (layer.to_dense().array() != 0.0f).cast<float>();
+        CHECK(close(dw_sparse, dw_dense.cwiseProduct(mask)));
+        CHECK(close(dx, layer.to_dense().transpose() * Dense(dy)));
+        const Eigen::VectorXf db_reference = Dense(dy).rowwise().sum();
+        CHECK(close(Eigen::Map<const Eigen::VectorXf>(db.data(), s.out), db_reference));
 
-      // Gradients accumulate; dx is overwritten.
-      layer.backward(x, dy, &dx, dw.data(), db.data());
-      CHECK(close(Eigen::Map<const Eigen::VectorXf>(db.data(), s.out), 2 * db_reference));
-      CHECK(close(dx, layer.to_dense().transpose() * Dense(dy)));
-      std::vector<float> dw_once(dw.size(), 0.0f), db_once(db.size(), 0.0f);
-      layer.backward(x, dy, nullptr, dw_once.data(), db_once.data()); // dx is optional
-      for (std::size_t k = 0; k < dw.size(); ++k)
-        REQUIRE(dw[k] == doctest::Approx(2 * dw_once[k]).epsilon(1e-5));
-    }
+        // Gradients accumulate; dx is overwritten.
+        backward(layer, kernel, x, dy, &dx, dw.data(), db.data());
+        CHECK(close(Eigen::Map<const Eigen::VectorXf>(db.data(), s.out), 2 * db_reference));
+        CHECK(close(dx, layer.to_dense().transpose() * Dense(dy)));
+        std::vector<float> dw_once(dw.size(), 0.0f), db_once(db.size(), 0.0f);
+        backward(layer, kernel, x, dy, nullptr, dw_once.data(), db_once.data()); // dx is optional
+        for (std::size_t k = 0; k < dw.size(); ++k)
+          REQUIRE(dw[k] == doctest::Approx(2 * dw_once[k]).epsilon(1e-5));
+      }
+}
+
+TEST_CASE("sparse_linear: the dense product runs dense junctions, and dense-enough ones from a batch of 8")
+{
+  // 800 -> 40: fan-out 40 is dense, 15 is 37.5% (the crossover, docs/performance.md), 14 is 35%.
+  const SparseLinear dense(800, 40, 40, 1), at(800, 40, 15, 1), below(800, 40, 14, 1);
+  for (const Eigen::Index batch : {1, 7, 8, 256})
+    CHECK(dense.gemm_path(batch));
+  CHECK_FALSE(at.gemm_path(1));
+  CHECK_FALSE(at.gemm_path(7));
+  CHECK(at.gemm_path(8));
+  CHECK(at.gemm_path(256));
+  for (const Eigen::Index batch : {1, 8, 256})
+    CHECK_FALSE(below.gemm_path(batch));
 }
 
 TEST_CASE("sparse_linear: cost in closed form")
@@ -153,8 +197,7 @@ TEST_CASE("sparse_linear: explicit connectivity is checked")
     return input_error([&] { SparseLinear(in, out, fo, rows); });
   };
   CHECK(message(4, 4, 2, {{0, 1}, {2, 3}, {0, 2}}) == "junction 4->4: connectivity has 3 rows");
-  CHECK(message(4, 4, 2, {{0, 1}, {2, 3}, {0, 2}, {1}}) ==
-        "junction 4->4: output 3 has 1 inputs, expected fan-in 2");
+  CHECK(message(4, 4, 2, {{0, 1}, {2, 3}, {0, 2}, {1}}) == "junction 4->4: output 3 has 1 inputs, expected fan-in 2");
   CHECK(message(4, 4, 2, {{0, 1}, {2, 3}, {0, 2}, {1, 2, 3}}) ==
         "junction 4->4: output 3 has 3 inputs, expected fan-in 2");
   CHECK(message(4, 4, 2, {{0, 1}, {2, 2}, {0, 3}, {1, 3}}) ==

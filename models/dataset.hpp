@@ -8,6 +8,8 @@
 
 #include <Eigen/Core>
 
+#include "sparse_linear.hpp" // Activations
+
 namespace scee {
 
 /// Which half of a dataset.
@@ -15,13 +17,13 @@ enum class Split { train, test };
 
 /// One split of an image-classification dataset, ready to feed a network.
 struct Dataset {
-  std::string name;                  ///< "mnist" or "fashion-mnist" (any name for test data)
+  std::string name; ///< "mnist" or "fashion-mnist" (any name for test data)
   Split split = Split::train;
-  int image_pixels = 0;              ///< 784
-  int input_width = 0;               ///< >= image_pixels; rows past image_pixels are zero (the paper pads 784 to 800)
+  int image_pixels = 0; ///< 784
+  int input_width = 0;  ///< >= image_pixels; rows past image_pixels are zero (the paper pads 784 to 800)
   int classes = 10;
-  Eigen::MatrixXf x;                 ///< input_width x count; column i = sample i, pixels scaled to [0,1]
-  std::vector<std::uint8_t> labels;  ///< count labels, each < classes
+  Eigen::MatrixXf x;                ///< input_width x count; column i = sample i, pixels scaled to [0,1]
+  std::vector<std::uint8_t> labels; ///< count labels, each < classes
 
   /// Number of samples.
   int count() const { return static_cast<int>(labels.size()); }
@@ -58,4 +60,9 @@ Dataset load_dataset(const std::string& name, Split split, int input_width, int 
 Dataset load_idx_pair(const std::string& name, Split split, const std::string& images, const std::string& labels,
                       int input_width, int limit, const std::string& how_to_get);
 
-}  // namespace scee
+/// A batch of dataset columns samples[first .. first + count) as row-major activations (input_width x count).
+Activations gather(const Dataset& data, const std::vector<int>& samples, std::size_t first, std::size_t count);
+/// The same, into `x` (resized; its memory is reused when the size does not change).
+void gather(const Dataset& data, const std::vector<int>& samples, std::size_t first, std::size_t count, Activations& x);
+
+} // namespace scee

@@ -33,44 +33,6 @@ nlohmann::json to_json(const TrainConfig& c)
           {"seed", c.seed}};
 }
 
-void gather(const Dataset& data, const std::vector<int>& samples, std::size_t first, std::size_t count, Activations& x)
-{
-  // A transposition (dataset columns become activation columns of a row-major matrix), done in tiles of a few samples:
-  // copying one column at a time writes every value to a different row, one cache line per value, and took two
-  // thirds of a sparse training epoch. A tile reads `tile` columns side by side and writes `tile` contiguous floats
-  // per row, while the next tile's columns (random samples of a 190 MB matrix, so from memory) are prefetched.
-  constexpr std::size_t tile = 8;
-  constexpr Eigen::Index floats_per_line = 16; // 64-byte cache lines
-  const Eigen::Index rows = data.input_width;
-  x.resize(rows, static_cast<Eigen::Index>(count));
-  auto columns = [&](std::size_t j0, const float** out) {
-    const std::size_t n = j0 < count ? std::min(tile, count - j0) : 0;
-    for (std::size_t j = 0; j < n; ++j)
-      out[j] = data.x.col(samples[first + j0 + j]).data();
-    return n;
-  };
-  const float* column[tile];
-  const float* next[tile];
-  for (std::size_t j0 = 0; j0 < count; j0 += tile) {
-    const std::size_t n = columns(j0, column), n_next = columns(j0 + tile, next);
-    for (Eigen::Index i = 0; i < rows; ++i) {
-      if (i % floats_per_line == 0)
-        for (std::size_t j = 0; j < n_next; ++j)
-          __builtin_prefetch(next[j] + i);
-      float* out = &x(i, static_cast<Eigen::Index>(j0));
-      for (std::size_t j = 0; j < n; ++j)
-        out[j] = column[j][i];
-    }
-  }
-}
-
-Activations gather(const Dataset& data, const std::vector<int>& samples, std::size_t first, std::size_t count)
-{
-  Activations x;
-  gather(data, samples, first, count, x);
-  return x;
-}
-
 namespace {
 
 /// Softmax cross-entropy of logits (classes x batch) against one label per column: returns the loss summed over the
@@ -200,46 +162,6 @@ BatchLoss joint_loss_and_gradients(const Network& net, const Activations& x, con
   return {loss / double(batch), final_loss.correct};
 }
 
-Accuracy evaluate(const Network& net, const Dataset& data)
-{
-  Accuracy acc;
-  acc.exit_accuracy.assign(net.exit_count(), 0.0);
-  std::vector<int> order(data.count());
-  std::iota(order.begin(), order.end(), 0);
-  // Chunks of a training batch's size, in buffers reused from chunk to chunk: a chunk's activations stay in cache,
-  // and no chunk allocates (a 1,000-sample chunk of 800 inputs is 3.2 MB, fresh pages at every allocation). The
-  // operations on each sample are those of Network::forward_range and exit_logits, whatever the chunk size.
-  const std::size_t chunk = 256;
-  const int L = net.depth();
-  long correct = 0;
-  std::vector<long> exit_correct(net.exit_count(), 0);
-  auto count_correct = [&](const Activations& logits, std::size_t first, long& count) {
-    for (Eigen::Index j = 0; j < logits.cols(); ++j) {
-      Eigen::Index best = 0;
-      logits.col(j).maxCoeff(&best);
-      count += best == data.labels[order[first + std::size_t(j)]];
-    }
-  };
-  Activations x, a, z;
-  for (std::size_t first = 0; first < order.size(); first += chunk) {
-    const std::size_t n = std::min(chunk, order.size() - first);
-    gather(data, order, first, n, x);
-    const Activations* in = &x;
-    for (int j = 1; j <= L; ++j) {
-      net.forward_layer(j, *in, z);
-      a.swap(z);
-      in = &a;
-      if (const int e = net.exit_after(j); e >= 0)
-        count_correct(net.exit_logits(std::size_t(e), a), first, exit_correct[std::size_t(e)]);
-    }
-    count_correct(a, first, correct);
-  }
-  acc.final_accuracy = double(correct) / double(data.count());
-  for (std::size_t e = 0; e < net.exit_count(); ++e)
-    acc.exit_accuracy[e] = double(exit_correct[e]) / double(data.count());
-  return acc;
-}
-
 std::vector<EpochRecord> train(Network& net, const TrainConfig& cfg, const Dataset& train_set, const Dataset* test_set,
                                const TrainCallbacks& callbacks)
 {
@@ -317,12 +239,13 @@ std::vector<EpochRecord> train(Network& net, const TrainConfig& cfg, const Datas
 
       ++step;
       const double lr_t = cfg.learning_rate / (1.0 + cfg.decay * double(step - 1)) *
-                          std::sqrt(1.0 - std::pow(cfg.beta2, double(step))) / (1.0 - std::pow(cfg.beta1, double(step)));
+                          std::sqrt(1.0 - std::pow(cfg.beta2, double(step))) /
+                          (1.0 - std::pow(cfg.beta1, double(step)));
       for (std::size_t t = 0; t < tensors.size(); ++t)
         adam_step(*tensor_grads[t], moments[t], tensors[t].data, lr_t, cfg);
       if (callbacks.on_batch)
-        callbacks.on_batch({epoch, cfg.epochs, b + 1, batches, loss_sum / double(b + 1), double(correct) / double(seen),
-                            elapsed()});
+        callbacks.on_batch(
+            {epoch, cfg.epochs, b + 1, batches, loss_sum / double(b + 1), double(correct) / double(seen), elapsed()});
     }
     EpochRecord rec;
     rec.epoch = epoch;

@@ -1,9 +1,10 @@
-// Training of a predefined-sparse network (any layers of models/layer.hpp) with early exits: joint (BranchyNet-style) weighted cross-entropy over the
-// final output and the exit heads, Adam, mini-batches. Gradients exist only for existing edges, so the sparsity
-// pattern cannot be violated. Single-threaded and deterministic for a seed.
+// Training of a predefined-sparse network (any layers of models/layer.hpp) with early exits: joint (BranchyNet-style)
+// weighted cross-entropy over the final output and the exit heads, Adam, mini-batches. Gradients exist only for
+// existing edges, so the sparsity pattern cannot be violated. Single-threaded and deterministic for a seed.
 #pragma once
 
 #include "dataset.hpp"
+#include "inference.hpp"
 #include "network.hpp"
 
 #include <functional>
@@ -27,15 +28,15 @@ struct TrainConfig {
   double beta1 = 0.9;
   double beta2 = 0.999;
   double epsilon = 1e-7;
-  double decay = 1e-5;            ///< lr_t = lr / (1 + decay * step), as Keras' legacy Adam
+  double decay = 1e-5; ///< lr_t = lr / (1 + decay * step), as Keras' legacy Adam
   double bias_init = 0.1;
-  bool he_fan_in_dense = true;    ///< He-normal std from the dense fan-in (the paper masks a dense kernel)
+  bool he_fan_in_dense = true; ///< He-normal std from the dense fan-in (the paper masks a dense kernel)
   double final_loss_weight = 1.0;
   std::vector<double> exit_loss_weights; ///< one per exit; empty means 1.0 each
-  bool freeze_backbone = false;   ///< update only the exit heads
-  int train_samples = 0;          ///< 0 = all 60,000
-  int test_samples = 0;           ///< 0 = all 10,000
-  std::uint64_t seed = 1;         ///< weight initialisation and shuffling
+  bool freeze_backbone = false;          ///< update only the exit heads
+  int train_samples = 0;                 ///< 0 = all 60,000
+  int test_samples = 0;                  ///< 0 = all 10,000
+  std::uint64_t seed = 1;                ///< weight initialisation and shuffling
   bool operator==(const TrainConfig&) const = default;
 };
 nlohmann::json to_json(const TrainConfig& c);
@@ -43,9 +44,9 @@ nlohmann::json to_json(const TrainConfig& c);
 /// What one epoch achieved.
 struct EpochRecord {
   int epoch = 0;
-  double loss = 0;            ///< mean over the epoch's batches of each batch's joint loss (BatchLoss::loss)
-  double train_accuracy = 0;  ///< final output, on the batches as trained
-  double test_accuracy = 0;   ///< final output on the test split (NaN without one)
+  double loss = 0;           ///< mean over the epoch's batches of each batch's joint loss (BatchLoss::loss)
+  double train_accuracy = 0; ///< final output, on the batches as trained
+  double test_accuracy = 0;  ///< final output on the test split (NaN without one)
   std::vector<double> test_exit_accuracy;
   double seconds = 0;
 };
@@ -96,17 +97,5 @@ struct BatchLoss {
 BatchLoss joint_loss_and_gradients(const Network& net, const Activations& x, const std::vector<std::uint8_t>& labels,
                                    double final_weight, const std::vector<double>& exit_weights, bool backbone_frozen,
                                    Gradients& grads);
-
-/// Accuracy of the final output and of every exit head on a dataset (all samples scored by every head).
-struct Accuracy {
-  double final_accuracy = 0;
-  std::vector<double> exit_accuracy;
-};
-Accuracy evaluate(const Network& net, const Dataset& data);
-
-/// A batch of dataset columns samples[first .. first + count) as row-major activations (input_width x count).
-Activations gather(const Dataset& data, const std::vector<int>& samples, std::size_t first, std::size_t count);
-/// The same, into `x` (resized; its memory is reused when the size does not change).
-void gather(const Dataset& data, const std::vector<int>& samples, std::size_t first, std::size_t count, Activations& x);
 
 } // namespace scee

@@ -45,14 +45,18 @@ SplitInference infer_split(const Network& net, const Dataset& data, int k, std::
   std::iota(order.begin(), order.end(), 0);
   // Buffers reused from chunk to chunk: a chunk's activations stay in cache, and no chunk allocates (a 1,000-sample
   // chunk of 800 inputs is 3.2 MB, fresh pages at every allocation).
-  Activations x, a, z, t, tz;
+  Activations x, a, z, t, tz, one;
   for (std::size_t first = 0; first < n; first += inference_chunk) {
     const std::size_t m = std::min(inference_chunk, n - first);
     gather(data, order, first, m, x);
     const Activations* in = &x;
     for (int j = 1; j <= L; ++j) {
-      if (j - 1 == k && received) { // the tail on what the next tier receives
-        t = received(*in);
+      if (j - 1 == k && received) { // the tail on what the next tier receives, sample by sample
+        t.resize(in->rows(), in->cols());
+        for (Eigen::Index c = 0; c < in->cols(); ++c) {
+          one = in->col(c);
+          t.col(c) = received(one);
+        }
         for (int i = j; i <= L; ++i) {
           net.forward_layer(i, t, tz);
           t.swap(tz);

@@ -31,13 +31,14 @@ struct SplitInference {
   }
 };
 
-/// What the next tier receives of a chunk of activations (one column per sample), e.g. an encoding's precision loss.
+/// What the next tier receives of one sample's activation (a single column), e.g. an encoding's precision loss.
 using Received = std::function<Activations(const Activations&)>;
 
 /// Runs `net` on every sample of `data`, chunk by chunk: scores the exits after `exit_layers` (each must have an
-/// exit; any layer order) and the final output, and with k < L the tail on `received` of layer k's activation
-/// (no transform when `received` is empty). A sample's results do not depend on the other samples of its chunk
-/// beyond the kernel choice (SparseLinear::gemm_path), which depends only on the chunk's size.
+/// exit; any layer order) and the final output, and with k < L the tail on `received` of layer k's activation,
+/// applied to each sample's column alone (no transform when `received` is empty). A sample's results do not depend on
+/// the other samples of its chunk beyond the kernel choice (SparseLinear::gemm_path), which depends only on the chunk's
+/// size.
 SplitInference infer_split(const Network& net, const Dataset& data, int k, std::vector<int> exit_layers,
                            const Received& received = {});
 

@@ -2,8 +2,8 @@
 
 #include "encoding.hpp"
 #include "error.hpp"
+#include "inference.hpp"
 #include "rng.hpp"
-#include "trainer.hpp"
 
 #include "faults.hpp"
 
@@ -25,11 +25,16 @@ namespace scee {
 std::string to_string(AnsweredBy a)
 {
   switch (a) {
-  case AnsweredBy::edge_exit: return "edge_exit";
-  case AnsweredBy::edge_final: return "edge_final";
-  case AnsweredBy::server: return "server";
-  case AnsweredBy::edge_fallback: return "edge_fallback";
-  case AnsweredBy::failed: return "failed";
+  case AnsweredBy::edge_exit:
+    return "edge_exit";
+  case AnsweredBy::edge_final:
+    return "edge_final";
+  case AnsweredBy::server:
+    return "server";
+  case AnsweredBy::edge_fallback:
+    return "edge_fallback";
+  case AnsweredBy::failed:
+    return "failed";
   }
   return "?";
 }
@@ -101,11 +106,11 @@ void execute_work(double work)
     sg4::this_actor::execute(work);
 }
 
-/// An offloaded activation on its way to the server (owned by the receiver once delivered).
+/// An offloaded activation on its way to the server (owned by the receiver once delivered). What the tail computes
+/// on it is the point's inference, batched ahead (Context::inference): the message carries its size, not its values.
 struct Request {
   int device = 0;
-  std::size_t record = 0;   ///< index into the records
-  Activations activation;   ///< decoded, as the server sees it
+  std::size_t record = 0; ///< index into the records
   bool last_fragment = true;
 };
 
@@ -118,10 +123,12 @@ struct Reply {
 struct Context {
   const Scenario& s;
   const Network& net;
-  const Dataset& data;
+  /// What the network computes for every sample, batched ahead of the events that use it: the device exits'
+  /// confidences and, for an offloaded sample, the tail's prediction on the decoded activation.
+  const SplitInference& inference;
   std::vector<SampleRecord>& records;
   std::vector<RadioMeter> radios = {};
-  std::vector<DeviceEnergy> energy = {};     ///< per device, from the energy plugin
+  std::vector<DeviceEnergy> energy = {}; ///< per device, from the energy plugin
   // SimGrid work amounts (docs/simulation.md): per main layer on the device (index j), per exit branch, the
   // device's per-inference overhead, and one offloaded tail on the server (overhead included).
   std::vector<double> device_layer_work = {};
@@ -136,7 +143,10 @@ struct Context {
   const std::function<void(int)>* on_sample = nullptr;
 };
 
-std::int64_t message_bytes(const Scenario& s, std::int64_t payload) { return payload + s.header_bytes; }
+std::int64_t message_bytes(const Scenario& s, std::int64_t payload)
+{
+  return payload + s.header_bytes;
+}
 
 constexpr double no_deadline = std::numeric_limits<double>::infinity();
 
@@ -170,7 +180,7 @@ struct Outcome {
 /// One attempt: promotion if the radio is idle, every fragment sent, then the answer awaited; the attempt ends at
 /// the answer, at the first link or server failure, or at the request timeout. Accounts bytes, radio energy and
 /// times in the sample's record.
-Outcome offload_once(Context& c, int d, std::size_t record, const EncodedActivation& enc, RadioMeter& radio)
+Outcome offload_once(Context& c, int d, std::size_t record, std::int64_t payload, RadioMeter& radio)
 {
   const Scenario& s = c.s;
   SampleRecord& rec = c.records[record];
@@ -188,18 +198,18 @@ Outcome offload_once(Context& c, int d, std::size_t record, const EncodedActivat
   }
 
   // Send every fragment; only the last carries the activation (the server answers when it has them all).
-  const std::int64_t max_payload = s.network.max_payload_bytes > 0 ? s.network.max_payload_bytes : enc.payload_bytes;
-  const std::int64_t fragments = std::max<std::int64_t>(1, (enc.payload_bytes + max_payload - 1) / max_payload);
+  const std::int64_t max_payload = s.network.max_payload_bytes > 0 ? s.network.max_payload_bytes : payload;
+  const std::int64_t fragments = std::max<std::int64_t>(1, (payload + max_payload - 1) / max_payload);
   const double send_start = sg4::Engine::get_clock();
-  std::int64_t left = enc.payload_bytes;
-  double sent_bytes = 0;   // delivered messages only
-  double tx_start = -1;    // when the radio started transmitting (a request to a failed server waits untransmitted)
+  std::int64_t left = payload;
+  double sent_bytes = 0; // delivered messages only
+  double tx_start = -1;  // when the radio started transmitting (a request to a failed server waits untransmitted)
   bool failed = false;
   for (std::int64_t f = 0; f < fragments && !failed; ++f) {
     const std::int64_t chunk = std::min(left, max_payload);
     left -= chunk;
     const bool last = f + 1 == fragments;
-    auto req = std::make_unique<Request>(Request{d, record, last ? enc.decoded : Activations(), last});
+    auto req = std::make_unique<Request>(Request{d, record, last});
     const auto bytes = double(message_bytes(s, chunk));
     const sg4::CommPtr comm = c.server_box->put_async(req.get(), std::uint64_t(bytes));
     bool delivered = false;
@@ -272,6 +282,12 @@ void device_actor(Context& c, int d, std::vector<std::size_t> mine)
   std::vector<std::int64_t> layer_macs(std::size_t(L) + 1, 0); // per main layer, per sample
   for (int j = 1; j <= L; ++j)
     layer_macs[std::size_t(j)] = net.layer(j).cost().macs;
+  std::vector<int> exit_slot(std::size_t(L) + 1, -1); // per main layer: its device exit in c.inference, or -1
+  for (std::size_t e = 0; e < c.inference.exit_layers.size(); ++e)
+    exit_slot[std::size_t(c.inference.exit_layers[e])] = int(e);
+  // The activation of layer k, encoded: its size is the payload of every offload.
+  const std::int64_t payload =
+      payload_bytes(k == 0 ? net.spec().input.size() : net.layer(k).out_shape().size(), s.encoding);
   double next_tx_allowed = 0; // duty-cycle limit
   double previous_finish = 0;
 
@@ -301,8 +317,8 @@ void device_actor(Context& c, int d, std::vector<std::size_t> mine)
     }
     rec.start_s = sg4::Engine::get_clock();
 
-    // The head, layer by layer, for real; simulated time advances by each executed layer's cost on this device.
-    Activations a = c.data.x.col(rec.sample);
+    // The head, layer by layer: simulated time advances by each executed layer's cost on this device, and each exit
+    // decides on the confidence the network computed for this sample (c.inference, batched ahead).
     bool answered = false;
     int fallback_prediction = -1, fallback_layer = 0; // the deepest exit evaluated, for graceful degradation
     const double compute_start = sg4::Engine::get_clock();
@@ -312,15 +328,11 @@ void device_actor(Context& c, int d, std::vector<std::size_t> mine)
     for (int j = 1; j <= k && !answered; ++j) {
       execute_work(c.device_layer_work[std::size_t(j)]);
       rec.edge_macs += layer_macs[std::size_t(j)];
-      Activations next;
-      net.forward_layer(j, a, next);
-      a.swap(next);
-      if (j < L && std::find(s.device_exits.begin(), s.device_exits.end(), j) != s.device_exits.end()) {
+      if (const int slot = exit_slot[std::size_t(j)]; slot >= 0) {
         const auto e = std::size_t(net.exit_after(j));
         execute_work(c.device_exit_work[e]);
         rec.edge_macs += net.exit_cost(e).macs;
-        const Activations z = net.exit_logits(e, a);
-        const Confidence conf = confidence(z.data(), net.classes());
+        const Confidence& conf = c.inference.exit(rec.sample, std::size_t(slot));
         fallback_prediction = conf.prediction;
         fallback_layer = j;
         if (confident_enough(s.criterion, conf, s.threshold)) {
@@ -335,21 +347,20 @@ void device_actor(Context& c, int d, std::vector<std::size_t> mine)
     rec.edge_compute_energy_j = sg_host_get_consumed_energy(host) - energy_start;
     c.energy[std::size_t(d)].compute_j += rec.edge_compute_energy_j;
     if (!answered && k == L) {
-      rec.prediction = confidence(a.data(), net.classes()).prediction;
+      rec.prediction = c.inference.final_prediction[std::size_t(rec.sample)];
       rec.answered_by = AnsweredBy::edge_final;
       rec.exit_layer = L;
       answered = true;
     }
 
     if (!answered) {
-      // Offload the real activation of layer k, retrying after failures as the policy says.
+      // Offload the activation of layer k, retrying after failures as the policy says.
       const RadioEnergy before = radio.energy();
-      const EncodedActivation enc = encode(a, s.encoding);
       for (;;) {
         ++rec.attempts;
         if (sg4::Engine::get_clock() < next_tx_allowed)
           sg4::this_actor::sleep_until(next_tx_allowed);
-        const Outcome o = offload_once(c, d, mine[r], enc, radio);
+        const Outcome o = offload_once(c, d, mine[r], payload, radio);
         if (s.network.duty_cycle < 1.0)
           next_tx_allowed = o.send_end_s + (o.send_end_s - o.send_start_s) * (1.0 / s.network.duty_cycle - 1.0);
         if (o.answered) {
@@ -370,8 +381,8 @@ void device_actor(Context& c, int d, std::vector<std::size_t> mine)
           sg4::this_actor::sleep_for(s.offload.retry_backoff_s);
       }
       const RadioEnergy after = radio.energy();
-      rec.radio_energy_j = (after.tx_j - before.tx_j) + (after.rx_j - before.rx_j) +
-                           (after.promotion_j - before.promotion_j);
+      rec.radio_energy_j =
+          (after.tx_j - before.tx_j) + (after.rx_j - before.rx_j) + (after.promotion_j - before.promotion_j);
     }
     rec.finish_s = sg4::Engine::get_clock();
     c.answered[mine[r]] = 1;
@@ -389,8 +400,6 @@ void server_worker(Context& c, int w)
   const double born_s = sg4::Engine::get_clock();
   if (w == 0)
     c.server_box->set_receiver(sg4::Actor::self()); // transfers start as soon as they are sent, queueing here
-  const int L = c.net.depth();
-  const int k = c.s.split_after;
   for (;;) {
     Request* p = nullptr;
     const sg4::CommPtr comm = c.server_box->get_async<Request>(&p);
@@ -405,8 +414,7 @@ void server_worker(Context& c, int w)
     if (!req->last_fragment || comm->get_finish_time() < born_s)
       continue;
     execute_work(c.server_tail_work);
-    const Activations logits = c.net.forward_range(k, L, req->activation);
-    auto* reply = new Reply{req->record, confidence(logits.data(), c.net.classes()).prediction};
+    auto* reply = new Reply{req->record, c.inference.tail_prediction[std::size_t(c.records[req->record].sample)]};
     // Detached with a clean function: SimGrid deletes a reply that is never received (a downlink outage, a device
     // that gave up, the end of the run).
     c.reply_boxes[std::size_t(req->device)]
@@ -454,8 +462,7 @@ sg4::Host* make_host(sg4::NetZone* zone, const std::string& name, const ComputeP
 SimulationResult simulate(const Scenario& s, const Network& net, const Dataset& data,
                           const std::function<void(int)>& on_sample)
 {
-  std::vector<std::string> args = {"scee", "--log=root.thresh:warning",
-                                   "--cfg=network/model:" + s.network_model,
+  std::vector<std::string> args = {"scee", "--log=root.thresh:warning", "--cfg=network/model:" + s.network_model,
                                    std::string("--cfg=network/crosstraffic:") + (s.crosstraffic ? "1" : "0")};
   // Actor stacks: SimGrid's default 8 MiB of address space each exhausted an 8 GB limit at 1,000 devices. 512 KiB
   // holds the deepest use (Eigen's GEMM keeps blocks of up to 128 KiB on the stack); the sanitizer build keeps the
@@ -476,8 +483,7 @@ SimulationResult simulate(const Scenario& s, const Network& net, const Dataset& 
   // A star: each device reaches the server through its uplink (shared or its own) and hears back through its
   // downlink; the server adds no link. (A full zone's routing table is N x N: 800 MB at 10,000 devices.)
   auto* world = sg4::create_star_zone("world");
-  sg4::Host* server =
-      make_host(world, "server", s.server, s.server_workers, s.server_pstate, s.faults.server_outages);
+  sg4::Host* server = make_host(world, "server", s.server, s.server_workers, s.server_pstate, s.faults.server_outages);
   std::vector<sg4::Host*> devices;
   for (int d = 0; d < s.device_count; ++d)
     devices.push_back(make_host(world, fmt::format("device-{}", d), s.device, 1, s.device_pstate, {}, s.device_sleep));
@@ -516,9 +522,20 @@ SimulationResult simulate(const Scenario& s, const Network& net, const Dataset& 
   }
   world->seal();
 
+  // What the network computes for the samples, batched (docs/simulation.md): the exits the device evaluates, and the
+  // tail on what the server receives (the encoding's decoded values).
+  std::vector<int> device_exits;
+  for (const int j : s.device_exits)
+    if (j <= s.split_after && j < net.depth())
+      device_exits.push_back(j);
+  Received received;
+  if (s.encoding != Encoding::fp32)
+    received = [&s](const Activations& a) { return encode(a, s.encoding).decoded; };
+  const SplitInference inference = infer_split(net, data, s.split_after, device_exits, received);
+
   SimulationResult result;
   result.samples.resize(std::size_t(data.count()));
-  Context c{s, net, data, result.samples};
+  Context c{s, net, inference, result.samples};
   c.energy.assign(std::size_t(s.device_count), DeviceEnergy{});
   if (s.device_sleep)
     c.sleep_pstate = int(s.device.pstates.size());
@@ -556,7 +573,7 @@ SimulationResult simulate(const Scenario& s, const Network& net, const Dataset& 
   }
   for (int w = 0; w < s.server_workers; ++w) {
     auto actor = sg4::Actor::create(fmt::format("server-worker-{}", w), server, [&c, w] { server_worker(c, w); });
-    actor->daemonize();          // (before auto_restart, so that the restarted actor is a daemon too)
+    actor->daemonize(); // (before auto_restart, so that the restarted actor is a daemon too)
     actor->set_auto_restart(true);
   }
   // A device without samples (more devices than samples) gets no actor: its host idles, as the energy says.
@@ -590,7 +607,10 @@ SimulationResult simulate(const Scenario& s, const Network& net, const Dataset& 
     result.wakeups += totals.wakeups;
   }
   result.server_energy_j = sg_host_get_consumed_energy(server);
-  result.final_output_accuracy = evaluate(net, data).final_accuracy;
+  long correct = 0;
+  for (int i = 0; i < data.count(); ++i)
+    correct += inference.final_prediction[std::size_t(i)] == data.labels[std::size_t(i)];
+  result.final_output_accuracy = double(correct) / double(data.count());
   c.server_box->set_receiver(nullptr);
   return result;
 }

@@ -2,13 +2,14 @@
 // transfer = latency + bytes / bandwidth, energy = power x time. Each case creates one SimGrid engine, so each
 // runs in its own process (doctest_discover_tests).
 #include "encoding.hpp"
-#include "profiles.hpp"
 #include "metrics.hpp"
+#include "profiles.hpp"
 #include "radio.hpp"
-#include "simulation.hpp"
 #include "sim_test_helpers.hpp"
+#include "simulation.hpp"
 #include "trainer.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <doctest/doctest.h>
@@ -63,12 +64,12 @@ TEST_CASE("simulation: one device, no contention, matches the closed form per sa
       check_close(x.uplink_s, up_s);
       check_close(x.response_wait_s, server_s + down_s);
       check_close(x.latency_s(), head_s + up_s + server_s + down_s);
-      const double radio = 0.1 * up_s + 2e-8 * 8.0 * double(up_bytes) + 0.05 * (server_s + down_s) +
-                           1e-8 * 8.0 * double(down_bytes);
+      const double radio =
+          0.1 * up_s + 2e-8 * 8.0 * double(up_bytes) + 0.05 * (server_s + down_s) + 1e-8 * 8.0 * double(down_bytes);
       check_close(x.radio_energy_j, radio);
     }
   }
-  CHECK(exited > 0);   // the synthetic case exercises both paths
+  CHECK(exited > 0); // the synthetic case exercises both paths
   CHECK(offloaded > 0);
   // Host energy plugin: idle power outside compute, active power during it, until the last answer.
   check_close(r.device_energy_j, 0.5 * (r.end_s - busy) + 2.0 * busy);
@@ -233,6 +234,51 @@ TEST_CASE("simulation: a threshold that always exits sends nothing and scores th
   const Accuracy acc = evaluate(t.net, t.test);
   CHECK(double(correct) / s.samples == doctest::Approx(acc.exit_accuracy[0]).epsilon(1e-12));
   CHECK(r.server_energy_j == doctest::Approx(10.0 * r.end_s).epsilon(1e-12)); // the server only idled
+}
+
+TEST_CASE("simulation: each sample's exit decision and server answer are those of its own forward pass")
+{
+  // The simulation computes its samples batched ahead (infer_split); the reference here runs each sample alone
+  // (batch 1, forward_range), encodes layer 1's activation as the device sends it, and runs the tail on the decoded
+  // values. Kernels differ between batch sizes in the last bits, so samples within 1e-5 of the threshold or with
+  // two logits within 1e-4 are not compared (a handful at most).
+  const Trained t = briefly_trained(500);
+  for (const Encoding enc : {Encoding::fp32, Encoding::fp16, Encoding::int8}) {
+    CAPTURE(to_string(enc));
+    Scenario s = base_scenario();
+    s.samples = t.test.count();
+    s.encoding = enc;
+    std::vector<double> confidences; // threshold at the median exit confidence: half exit, half offload
+    for (int i = 0; i < s.samples; ++i)
+      confidences.push_back(
+          confidence(t.net.exit_logits(0, t.net.forward_range(0, 1, t.test.x.col(i))).data(), 10).max_prob);
+    s.threshold = percentile(confidences, 0.5);
+    const SimulationResult r = simulate(s, t.net, t.test);
+    int compared = 0, mismatched = 0, exited = 0;
+    for (int i = 0; i < s.samples; ++i) {
+      const Activations head = t.net.forward_range(0, 1, t.test.x.col(i));
+      const Confidence conf = confidence(t.net.exit_logits(0, head).data(), 10);
+      const Activations logits = t.net.forward_range(1, 3, encode(head, enc).decoded);
+      Eigen::VectorXf sorted = logits.col(0);
+      std::sort(sorted.data(), sorted.data() + sorted.size());
+      if (std::abs(conf.max_prob - s.threshold) < 1e-5 || sorted[9] - sorted[8] < 1e-4f)
+        continue;
+      ++compared;
+      const SampleRecord& x = r.samples[std::size_t(i)];
+      if (conf.max_prob >= s.threshold) {
+        ++exited;
+        mismatched += x.answered_by != AnsweredBy::edge_exit || x.prediction != conf.prediction;
+      } else {
+        Eigen::Index best = 0;
+        logits.col(0).maxCoeff(&best);
+        mismatched += x.answered_by != AnsweredBy::server || x.prediction != int(best);
+      }
+    }
+    CHECK(compared >= s.samples - 5);
+    CHECK(exited > 50); // both paths are exercised
+    CHECK(compared - exited > 50);
+    CHECK(mismatched == 0);
+  }
 }
 
 TEST_CASE("simulation: a CNN split after a sparse convolution matches the closed form per sample")

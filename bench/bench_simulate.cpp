@@ -1,14 +1,14 @@
 // Simulated inferences per second of a scenario, and what the network alone costs for the same samples. With the
 // scenario's model already cached (a `scee run` of it trains it once), this program
 //   1. loads the model and the test samples (timed apart: not part of the simulation phase);
-//   2. times the bare forward pass of those samples, one at a time as the simulation runs them: the device's layers
-//      and exit heads with the exit decision, and the server's layers for those that do not exit (best of a few
-//      repetitions);
+//   2. times the bare forward pass of those samples as the simulation runs it, batched ahead (infer_split): the
+//      device's layers and exit heads, the tail, and the exit decisions (best of a few repetitions);
 //   3. times simulate() once (SimGrid allows one engine per process), the simulation phase of `scee run`.
 // Prints one JSON line.
 //
 //   bench_simulate SCENARIO.json [--forward-repetitions N]
 #include "dataset.hpp"
+#include "inference.hpp"
 #include "model_cache.hpp"
 #include "scenario.hpp"
 #include "simulation.hpp"
@@ -37,26 +37,25 @@ struct ForwardCount {
   long prediction_sum = 0; ///< keeps the results observable
 };
 
-/// The network's work for every sample, as the simulation does it.
+/// The network's work for every sample, as the simulation does it: the batched pass of infer_split over the
+/// device's exits and the tail (the scenario's encoding is fp32, so the tail computes on layer k's values).
 ForwardCount bare_forward(const scee::Scenario& s, const scee::Network& net, const scee::Dataset& data)
 {
   const int L = net.depth(), k = s.split_after;
+  std::vector<int> exits;
+  for (const int j : s.device_exits)
+    if (j <= k && j < L)
+      exits.push_back(j);
+  const scee::SplitInference r = scee::infer_split(net, data, k, exits);
   ForwardCount count;
   for (int i = 0; i < data.count(); ++i) {
-    scee::Activations a = data.x.col(i);
     bool answered = false;
-    for (int j = 1; j <= k && !answered; ++j) {
-      a = net.forward_range(j - 1, j, a);
-      if (j < L && std::find(s.device_exits.begin(), s.device_exits.end(), j) != s.device_exits.end()) {
-        const scee::Activations z = net.exit_logits(std::size_t(net.exit_after(j)), a);
-        const scee::Confidence conf = scee::confidence(z.data(), net.classes());
-        answered = scee::confident_enough(s.criterion, conf, s.threshold);
-        count.prediction_sum += conf.prediction;
-      }
+    for (std::size_t e = 0; e < exits.size() && !answered; ++e) {
+      answered = scee::confident_enough(s.criterion, r.exit(i, e), s.threshold);
+      count.prediction_sum += r.exit(i, e).prediction;
     }
     if (!answered && k < L) {
-      const scee::Activations logits = net.forward_range(k, L, a);
-      count.prediction_sum += scee::confidence(logits.data(), net.classes()).prediction;
+      count.prediction_sum += r.tail_prediction[std::size_t(i)];
       ++count.offloaded;
     }
   }

@@ -8,6 +8,7 @@
 //               [--epochs N] [--seed S] [--train-samples N] [--split K]
 #include "dataset.hpp"
 #include "model_spec.hpp"
+#include "inference.hpp"
 #include "trainer.hpp"
 
 #include <algorithm>
@@ -132,7 +133,7 @@ int main(int argc, char** argv)
                           {"test_accuracy", acc.final_accuracy},
                           {"test_evaluation_s", eval_s},
                           {"dataset_load_s", load_s}};
-    if (split >= 0) { // batch-1 head and tail, as the device and server actors run them
+    if (split >= 0) { // batch-1 head and tail (as the actors ran them before), and the batched pass simulate() runs
       const int L = net.depth();
       double head = 0, tail = 0;
       scee::Activations a, next;
@@ -151,6 +152,15 @@ int main(int argc, char** argv)
         head += std::chrono::duration<double>(t1 - t0).count();
         tail += std::chrono::duration<double>(t2 - t1).count();
       }
+      std::vector<int> exits;
+      for (const auto& x : net.spec().exits)
+        if (x.after_layer <= split && x.after_layer < L)
+          exits.push_back(x.after_layer);
+      const auto b0 = std::chrono::steady_clock::now();
+      const scee::SplitInference batched = scee::infer_split(net, test, split, exits);
+      out["batched_forward_us"] =
+          1e6 * std::chrono::duration<double>(std::chrono::steady_clock::now() - b0).count() / test.count();
+      out["batched_predictions"] = batched.final_prediction.size();
       out["split"] = split;
       out["head_forward_us"] = 1e6 * head / test.count();
       out["tail_forward_us"] = 1e6 * tail / test.count();

@@ -50,8 +50,11 @@ log "caching the models (trains them the first time: a few minutes)"
 "$scee" sweep scenarios/quick.json --train-only --quiet >/dev/null
 
 log "1/5 layers: predefined-sparse junction vs dense Eigen (800 -> 40)"
-"$build/bench/bench_layers" --benchmark_min_time=0.2 --benchmark_repetitions=5 --benchmark_format=json \
-  >"$raw/layers.json" 2>/dev/null
+"$build/bench/bench_layers" --benchmark_filter='^(sparse|dense|conv)_' --benchmark_min_time=0.2 \
+  --benchmark_repetitions=5 --benchmark_format=json >"$raw/layers.json" 2>/dev/null
+log "1/5 layers: the per-edge kernel against the dense product, 800 -> 40 (the crossover of SparseLinear::gemm_path)"
+"$build/bench/bench_layers" --benchmark_filter='^crossover_' --benchmark_min_time=0.1 --benchmark_format=json \
+  >"$raw/crossover.json" 2>/dev/null
 
 log "2/5 training: one MNIST epoch, scee and the PyTorch masked-dense peer, one thread each"
 for fan_outs in 2,9,10 40,40,10; do

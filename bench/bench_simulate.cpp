@@ -83,7 +83,8 @@ int main(int argc, char** argv)
     if (s.dataset.empty())
       s.dataset = m.model.training.dataset;
     const auto data_start = std::chrono::steady_clock::now();
-    const scee::Dataset data = scee::load_dataset(s.dataset, scee::Split::test, int(net.spec().input.size()), s.samples);
+    const scee::Dataset data =
+        scee::load_dataset(s.dataset, scee::Split::test, int(net.spec().input.size()), s.samples);
     const double dataset_load_s = seconds_since(data_start);
 
     double forward_s = 1e300, forward_cpu_s = 1e300;

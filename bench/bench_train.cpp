@@ -7,8 +7,8 @@
 //   bench_train [--widths 800,40,40,10] [--fan-outs 2,9,10] [--exit-after K] | [--spec FILE]
 //               [--epochs N] [--seed S] [--train-samples N] [--split K]
 #include "dataset.hpp"
-#include "model_spec.hpp"
 #include "inference.hpp"
+#include "model_spec.hpp"
 #include "trainer.hpp"
 
 #include <algorithm>
@@ -160,7 +160,7 @@ int main(int argc, char** argv)
       const scee::SplitInference batched = scee::infer_split(net, test, split, exits);
       out["batched_forward_us"] =
           1e6 * std::chrono::duration<double>(std::chrono::steady_clock::now() - b0).count() / test.count();
-      out["batched_predictions"] = batched.final_prediction.size();
+      out["batched_predictions"] = batched.final_output.size();
       out["split"] = split;
       out["head_forward_us"] = 1e6 * head / test.count();
       out["tail_forward_us"] = 1e6 * tail / test.count();

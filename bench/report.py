@@ -61,7 +61,7 @@ def main(argv):
         sg_energy = min(r["cpu_s"] for r in bare if r["scenario"] == name and r["energy_plugin"])
         samples = runs[0]["samples"]
         ratio = sim_cpu / (sg + fwd)
-        row(f"`scee run` default scenario, {label}: simulation / (bare SimGrid + bare forward), CPU s",
+        row(f"`scee run` default scenario (ideal cost model), {label}: simulation / (bare SimGrid + bare forward), CPU s",
             f"{sim_cpu:.3f} s / ({sg:.3f} s + {fwd:.3f} s); {samples / sim_wall:,.0f} simulated inferences/s "
             f"(wall); bare SimGrid with the energy plugin {sg_energy:.3f} s", "<= 1.5x", ratio, ratio <= 1.5)
 

@@ -37,7 +37,7 @@ SplitInference infer_split(const Network& net, const Dataset& data, int k, std::
   out.exit_layers = exit_layers;
   const std::size_t n = std::size_t(data.count()), exits = exit_layers.size();
   out.exit_confidence.resize(n * exits);
-  out.final_prediction.resize(n);
+  out.final_output.resize(n);
   if (k < L)
     out.tail_prediction.resize(n);
 
@@ -75,11 +75,13 @@ SplitInference infer_split(const Network& net, const Dataset& data, int k, std::
               confidence(logits.col(Eigen::Index(c)).data(), net.classes());
       }
     }
+    const Eigen::MatrixXf logits = a; // column-major: each sample's logits contiguous
     for (std::size_t c = 0; c < m; ++c)
-      out.final_prediction[first + c] = argmax(a, Eigen::Index(c));
+      out.final_output[first + c] = confidence(logits.col(Eigen::Index(c)).data(), net.classes());
   }
   if (k < L && !received)
-    out.tail_prediction = out.final_prediction; // the tail computes on layer k's activation as it is
+    for (std::size_t i = 0; i < n; ++i) // the tail computes on layer k's activation as it is
+      out.tail_prediction[i] = out.final_output[i].prediction;
   return out;
 }
 
@@ -93,7 +95,7 @@ Accuracy evaluate(const Network& net, const Dataset& data)
   acc.exit_accuracy.assign(net.exit_count(), 0.0);
   long correct = 0;
   for (int i = 0; i < data.count(); ++i)
-    correct += r.final_prediction[std::size_t(i)] == data.labels[std::size_t(i)];
+    correct += r.final_output[std::size_t(i)].prediction == data.labels[std::size_t(i)];
   acc.final_accuracy = double(correct) / double(data.count());
   for (std::size_t e = 0; e < net.exit_count(); ++e) {
     const int slot = int(std::find(r.exit_layers.begin(), r.exit_layers.end(), net.spec().exits[e].after_layer) -

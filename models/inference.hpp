@@ -20,9 +20,9 @@ inline constexpr std::size_t inference_chunk = 256;
 struct SplitInference {
   std::vector<int> exit_layers;            ///< the exits scored, by the main layer each follows, ascending
   std::vector<Confidence> exit_confidence; ///< sample-major: [sample * exit_layers.size() + e]
-  std::vector<int> final_prediction;       ///< argmax of the whole network's output (fp32 throughout)
+  std::vector<Confidence> final_output;    ///< the whole network's output (fp32 throughout)
   /// k < L: argmax of layers k+1..L computed on what the next tier receives of layer k's activation (the
-  /// `received` transform); equal to final_prediction when nothing is transformed. Empty when k == L.
+  /// `received` transform); final_output's predictions when nothing is transformed. Empty when k == L.
   std::vector<int> tail_prediction;
 
   const Confidence& exit(int sample, std::size_t e) const

@@ -3,9 +3,10 @@
 #include "connectivity.hpp"
 #include "dataset.hpp"
 #include "error.hpp"
+#include "inference.hpp"
+#include "metrics.hpp"
 #include "model_cache.hpp"
 #include "model_file.hpp"
-#include "metrics.hpp"
 #include "model_spec.hpp"
 #include "output.hpp"
 #include "strict_json.hpp"
@@ -65,8 +66,8 @@ ModelSpec resolve_spec(const TrainOptions& o)
       throw InputError(fmt::format("{}: {} fan-outs given for {} junctions", where, mlp.fan_outs.size(), junctions));
     if (!o.densities.empty()) {
       if (o.densities.size() != junctions)
-        throw InputError(fmt::format("--densities: needs {} values (one per junction), got {}", junctions,
-                                     o.densities.size()));
+        throw InputError(
+            fmt::format("--densities: needs {} values (one per junction), got {}", junctions, o.densities.size()));
       mlp.fan_outs.clear();
       for (std::size_t j = 0; j < o.densities.size(); ++j)
         mlp.fan_outs.push_back(fan_out_for_density(mlp.widths[j], mlp.widths[j + 1], o.densities[j]));
@@ -119,7 +120,10 @@ CLI::Validator real_range(double lo, double hi)
       fmt::format("in [{}, {}]", lo, hi));
 }
 
-std::string csv_number(double v) { return std::isfinite(v) ? fmt::format("{}", v) : ""; }
+std::string csv_number(double v)
+{
+  return std::isfinite(v) ? fmt::format("{}", v) : "";
+}
 
 /// How tables and summaries name a layer: fully connected ones as the paper's junctions.
 std::string layer_label(const LayerSpec& l, Shape in, int j)
@@ -149,8 +153,7 @@ std::vector<CostRow> cost_rows(const NetworkSpec& s)
       // Exits are named by the layer they follow (an exit's index means nothing to the reader).
       const std::string label = s.exits[e].layers.size() == 1
                                     ? fmt::format("exit after layer {}", s.exits[e].after_layer)
-                                    : fmt::format("exit after {}: {} {}", s.exits[e].after_layer, i,
-                                                  to_string(l.kind));
+                                    : fmt::format("exit after {}: {} {}", s.exits[e].after_layer, i, to_string(l.kind));
       rows.push_back({label, layer_cost(l, in), layer_cost(dense_counterpart(l), in)});
     }
   return rows;
@@ -194,8 +197,8 @@ int run_train(const TrainOptions& o, const std::string& /*command_line*/)
     want.exits.clear();
     have.exits.clear();
     if (!(want == have))
-      throw InputError(fmt::format("{}: its backbone (layers, fan-outs, seed) differs from the requested model",
-                                   o.init_from));
+      throw InputError(
+          fmt::format("{}: its backbone (layers, fan-outs, seed) differs from the requested model", o.init_from));
     for (int j = 1; j <= net.depth(); ++j) { // the backbone's trained parameters; the exit branches are trained
       const auto from = base.network.layer(j).parameters();
       const auto to = net.layer(j).parameters();
@@ -207,8 +210,8 @@ int run_train(const TrainOptions& o, const std::string& /*command_line*/)
   check_writable_file(o.out, "--out"); // before training, not after it
   check_writable_file(log_path, "--log");
   fmt::print("training {} on {} ({} train / {} test samples), {} epochs, batch {}, seed {}\n",
-             fmt::join(activation_sizes(m.network), "-"), t.dataset, train_set.count(), test_set.count(), t.epochs, t.batch_size,
-             t.seed);
+             fmt::join(activation_sizes(m.network), "-"), t.dataset, train_set.count(), test_set.count(), t.epochs,
+             t.batch_size, t.seed);
   std::string log = "epoch,loss,train_accuracy,test_accuracy";
   for (const auto& e : m.network.exits)
     log += fmt::format(",test_accuracy_exit_after_{}", e.after_layer);
@@ -253,31 +256,30 @@ int run_eval(const EvalOptions& o, const std::string& command_line)
   const Shape in = net.spec().input;
   check_input_shape(in.c, in.h, in.w, o.model + (in.flat() ? ": $.network.widths[0]" : ": $.network.input"));
   const std::string dataset = o.dataset.empty() ? m.training.dataset : o.dataset;
-  const Dataset data =
-      load_dataset(dataset, o.split == "train" ? Split::train : Split::test, int(in.size()), o.limit);
+  const Dataset data = load_dataset(dataset, o.split == "train" ? Split::train : Split::test, int(in.size()), o.limit);
   const auto& spec = net.spec();
   std::string csv = "sample,label";
   for (const auto& e : spec.exits)
     csv += fmt::format(",exit{}_prediction,exit{}_max_softmax,exit{}_entropy", e.after_layer, e.after_layer,
                        e.after_layer);
   csv += ",final_prediction,final_max_softmax,final_entropy\n";
+  // The network on every sample, batched (the pass a simulation runs), every exit scored.
+  std::vector<int> exit_layers;
+  for (const auto& e : spec.exits)
+    exit_layers.push_back(e.after_layer);
+  const SplitInference r = infer_split(net, data, net.depth(), exit_layers);
   std::vector<long> exit_correct(net.exit_count(), 0);
   long correct = 0;
-  Activations next;
   for (int i = 0; i < data.count(); ++i) {
-    Activations a = data.x.col(i);
     csv += fmt::format("{},{}", i, int(data.labels[i]));
-    for (int layer = 1; layer <= net.depth(); ++layer) {
-      net.forward_layer(layer, a, next);
-      a.swap(next);
-      if (const int e = net.exit_after(layer); e >= 0) {
-        const Activations z = net.exit_logits(std::size_t(e), a);
-        const Confidence c = confidence(z.data(), net.classes());
-        exit_correct[e] += c.prediction == data.labels[i];
-        csv += fmt::format(",{},{},{}", c.prediction, c.max_prob, c.entropy);
-      }
+    for (std::size_t e = 0; e < spec.exits.size(); ++e) { // exits in the model's order; r's in layer order
+      const auto slot = std::size_t(std::find(r.exit_layers.begin(), r.exit_layers.end(), spec.exits[e].after_layer) -
+                                    r.exit_layers.begin());
+      const Confidence& c = r.exit(i, slot);
+      exit_correct[e] += c.prediction == data.labels[i];
+      csv += fmt::format(",{},{},{}", c.prediction, c.max_prob, c.entropy);
     }
-    const Confidence c = confidence(a.data(), net.classes());
+    const Confidence& c = r.final_output[std::size_t(i)];
     correct += c.prediction == data.labels[i];
     csv += fmt::format(",{},{},{}\n", c.prediction, c.max_prob, c.entropy);
   }
@@ -303,8 +305,8 @@ int run_eval(const EvalOptions& o, const std::string& command_line)
     return j;
   };
   auto total_json = [](const NetworkCost& c) {
-    return nlohmann::json{{"weights", c.weights}, {"biases", c.biases}, {"macs", c.macs},
-                          {"storage_bytes", c.storage_bytes}};
+    return nlohmann::json{
+        {"weights", c.weights}, {"biases", c.biases}, {"macs", c.macs}, {"storage_bytes", c.storage_bytes}};
   };
   const NetworkSpec dense = spec.dense();
   nlohmann::json layers = nlohmann::json::array(), exits = nlohmann::json::array();
@@ -380,10 +382,14 @@ void add_train_command(CLI::App& app, Action& action, const std::string& command
   auto* c = app.add_subcommand("train", "Train a predefined-sparse network with early exits; write a model file "
                                         "and a per-epoch CSV log. Defaults: the paper's [800,40,40,10] with fan-outs "
                                         "[2,9,10], a dense exit after hidden layer 1, the paper's recipe.");
-  c->add_option("--spec", o->spec_file, "JSON model spec (widths, fan_outs|densities, exits, seed, training); "
-                                        "flags below override it")->check(CLI::ExistingFile);
-  c->add_option("--widths", o->widths, "layer widths, input first, e.g. 800,40,40,10 (all junctions dense unless "
-                                       "--fan-outs or --densities)")->delimiter(',');
+  c->add_option("--spec", o->spec_file,
+                "JSON model spec (widths, fan_outs|densities, exits, seed, training); "
+                "flags below override it")
+      ->check(CLI::ExistingFile);
+  c->add_option("--widths", o->widths,
+                "layer widths, input first, e.g. 800,40,40,10 (all junctions dense unless "
+                "--fan-outs or --densities)")
+      ->delimiter(',');
   c->add_option("--fan-outs", o->fan_outs, "fan-out per junction, e.g. 2,9,10")->delimiter(',');
   c->add_option("--densities", o->densities, "density per junction in (0,1]; the nearest valid fan-out is used")
       ->delimiter(',');

@@ -347,7 +347,7 @@ void device_actor(Context& c, int d, std::vector<std::size_t> mine)
     rec.edge_compute_energy_j = sg_host_get_consumed_energy(host) - energy_start;
     c.energy[std::size_t(d)].compute_j += rec.edge_compute_energy_j;
     if (!answered && k == L) {
-      rec.prediction = c.inference.final_prediction[std::size_t(rec.sample)];
+      rec.prediction = c.inference.final_output[std::size_t(rec.sample)].prediction;
       rec.answered_by = AnsweredBy::edge_final;
       rec.exit_layer = L;
       answered = true;
@@ -609,7 +609,7 @@ SimulationResult simulate(const Scenario& s, const Network& net, const Dataset& 
   result.server_energy_j = sg_host_get_consumed_energy(server);
   long correct = 0;
   for (int i = 0; i < data.count(); ++i)
-    correct += inference.final_prediction[std::size_t(i)] == data.labels[std::size_t(i)];
+    correct += inference.final_output[std::size_t(i)].prediction == data.labels[std::size_t(i)];
   result.final_output_accuracy = double(correct) / double(data.count());
   c.server_box->set_receiver(nullptr);
   return result;

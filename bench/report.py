@@ -38,12 +38,16 @@ def main(argv):
 
     # 2. training epoch: CPU seconds per epoch of the training loop (test evaluation excluded), best epoch of each
     scee = {tuple(r["network"]["fan_outs"]): r for r in lines(raw, "train_scee.json")}
+    peers = {tuple(r["fan_outs"]): r for r in lines(raw, "train_torch.json")}
     # issue 15's targets: the paper's fan-outs at least 4x the OpenBLAS peer, the dense network at least 1.0x
     for fan_outs, label, target in (((2, 9, 10), "fan-outs 2-9-10", 4.0), ((40, 40, 10), "dense 40-40-10", 1.0)):
         ours = min(scee[fan_outs]["cpu_seconds_per_epoch"])
         with open(os.path.join(raw, f"torch_epochs_{'-'.join(map(str, fan_outs))}.csv")) as f:
             peer = min(float(r["cpu_seconds"]) for r in csv.DictReader(f))
-        what = f"MNIST epoch of [800,40,40,10], {label}: PyTorch masked-dense / scee (CPU s per epoch)"
+        p = peers[fan_outs]
+        libs = ", ".join(os.path.basename(x) for x in p.get("blas_mapped", [])) or p.get("blas", "?")
+        what = (f"MNIST epoch of [800,40,40,10], {label}: PyTorch {p['torch_version']} ({libs}) masked-dense / scee "
+                f"(CPU s per epoch)")
         if target is None:
             rows.append((what, f"{peer:.3f} s / {ours:.3f} s", "(no target)", f"{peer / ours:.2f}x", ""))
         else:

@@ -61,7 +61,7 @@ log "1/5 layers: the per-edge kernel against the dense product, 800 -> 40 (the c
 log "2/5 training: one MNIST epoch, scee and the PyTorch masked-dense peer, one thread each"
 for fan_outs in 2,9,10 40,40,10; do
   "$build/bench/bench_train" --fan-outs "$fan_outs" --epochs "$epochs" >>"$raw/train_scee.json"
-  "$python" bench/torch_peer.py --fan-outs "$fan_outs" --epochs "$torch_epochs" --threads 1 \
+  OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 "$python" bench/torch_peer.py --fan-outs "$fan_outs" --epochs "$torch_epochs" --threads 1 \
     --csv "$raw/torch_epochs_${fan_outs//,/-}.csv" | tail -1 >>"$raw/train_torch.json"
 done
 

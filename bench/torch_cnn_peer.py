@@ -23,6 +23,7 @@ import sys
 import time
 
 import numpy as np
+from peer_libs import mapped_blas
 import torch
 import torch.nn.functional as F
 
@@ -116,19 +117,6 @@ def run_ops(ops, x):
             x = F.linear(x, weight, bias)
             x = torch.relu(x) if relu else x
     return x
-
-
-def mapped_blas():
-    """Shared libraries of BLAS and oneDNN kinds mapped into this process (what actually runs, not the build
-    string)."""
-    names = set()
-    with open("/proc/self/maps") as maps:
-        for line in maps:
-            path = line.split()[-1] if len(line.split()) >= 6 else ""
-            base = os.path.basename(path)
-            if any(key in base for key in ("blas", "lapack", "dnnl", "mkldnn", "mkl_")):
-                names.add(os.path.realpath(path))
-    return sorted(names)
 
 
 def main(argv):

@@ -41,8 +41,14 @@ import re
 import sys
 import time
 
+# One thread means one: the pthread OpenBLAS sizes its own pool from the cores unless told, whatever
+# torch.set_num_threads says (its second thread doubled the CPU time of an epoch).
+if "--threads" in sys.argv[:-1]:
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", sys.argv[sys.argv.index("--threads") + 1])
+
 import numpy as np
 import torch
+from peer_libs import mapped_blas
 import torch.nn.functional as F
 
 HE_TRUNC_CORRECTION = 0.87962566103423978  # stddev of a unit normal truncated at +-2 sigma
@@ -406,6 +412,7 @@ def main(argv):
         "median_seconds_per_epoch": float(np.median(secs)),
         "mean_cpu_seconds_per_epoch": sum(r["cpu_seconds"] for r in rows) / len(rows),
         "blas": _blas_info(),
+        "blas_mapped": mapped_blas(),
         "load_average_at_end": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "torch_version": torch.__version__,
         "threads": torch.get_num_threads(),

@@ -51,18 +51,10 @@ void backward(const SparseLinear& l, Kernel k, const Activations& x, const Activ
     l.backward_gemm(x, dy, dx, dw, db);
 }
 
-/// Whether a and b agree to `precision` relative to the larger norm (Eigen's isApprox, with a floor for zeros).
-template <class A, class B> bool close(const A& a, const B& b, float precision = 1e-5f)
+/// Calls f(shape, layer, x, kernel, seed) for every shape, batch size (1 and 7: below gemm_min_batch; 9: above) and
+/// kernel, on fresh random weights and inputs; `seed` advances for f's own random tensors.
+template <class F> void for_each_case(std::uint64_t seed, F&& f)
 {
-  const Dense da = a, db = b;
-  return (da - db).norm() <= precision * std::max({da.norm(), db.norm(), 1.0f});
-}
-
-} // namespace
-
-TEST_CASE("sparse_linear: forward equals the dense product with the mask applied")
-{
-  std::uint64_t seed = 100;
   for (const auto& s : shapes)
     for (const Eigen::Index batch : {1, 7, 9})
       for (const Kernel kernel : kernels) {
@@ -74,17 +66,34 @@ TEST_CASE("sparse_linear: forward equals the dense product with the mask applied
         SparseLinear layer(s.in, s.out, s.fo, ++seed);
         randomise(layer, ++seed);
         const Activations x = random_activations(s.in, batch, ++seed);
-        Activations y = Activations::Constant(3, 2, 7.0f); // resized and overwritten
-        forward(layer, kernel, x, y);
-        REQUIRE(y.rows() == s.out);
-        REQUIRE(y.cols() == batch);
-        const Dense w = layer.to_dense();
-        const Dense reference = (w * Dense(x)).colwise() + layer.bias();
-        CHECK(close(y, reference));
-        // The dense matrix has exactly the stored edges, fan_in per row.
-        CHECK((w.array() != 0.0f).count() == layer.nnz());
-        CHECK(layer.nnz() == std::int64_t(s.in) * s.fo);
+        f(s, layer, x, kernel, seed);
       }
+}
+
+/// Whether a and b agree to `precision` relative to the larger norm (Eigen's isApprox, with a floor for zeros).
+template <class A, class B> bool close(const A& a, const B& b, float precision = 1e-5f)
+{
+  const Dense da = a, db = b;
+  return (da - db).norm() <= precision * std::max({da.norm(), db.norm(), 1.0f});
+}
+
+} // namespace
+
+TEST_CASE("sparse_linear: forward equals the dense product with the mask applied")
+{
+  for_each_case(100, [](const auto& s, const SparseLinear& layer, const Activations& x, Kernel kernel, std::uint64_t) {
+    const Eigen::Index batch = x.cols();
+    Activations y = Activations::Constant(3, 2, 7.0f); // resized and overwritten
+    forward(layer, kernel, x, y);
+    REQUIRE(y.rows() == s.out);
+    REQUIRE(y.cols() == batch);
+    const Dense w = layer.to_dense();
+    const Dense reference = (w * Dense(x)).colwise() + layer.bias();
+    CHECK(close(y, reference));
+    // The dense matrix has exactly the stored edges, fan_in per row.
+    CHECK((w.array() != 0.0f).count() == layer.nnz());
+    CHECK(layer.nnz() == std::int64_t(s.in) * s.fo);
+  });
 }
 
 TEST_CASE("sparse_linear: a batch's columns equal single-sample forwards")
@@ -102,45 +111,36 @@ TEST_CASE("sparse_linear: a batch's columns equal single-sample forwards")
 
 TEST_CASE("sparse_linear: backward equals the dense gradients restricted to the mask")
 {
-  std::uint64_t seed = 200;
-  for (const auto& s : shapes)
-    for (const Eigen::Index batch : {1, 7, 9})
-      for (const Kernel kernel : kernels) {
-        CAPTURE(s.in);
-        CAPTURE(s.out);
-        CAPTURE(s.fo);
-        CAPTURE(batch);
-        CAPTURE(int(kernel));
-        SparseLinear layer(s.in, s.out, s.fo, ++seed);
-        randomise(layer, ++seed);
-        const Activations x = random_activations(s.in, batch, ++seed);
-        const Activations dy = random_activations(s.out, batch, ++seed);
-        std::vector<float> dw(std::size_t(layer.nnz()), 0.0f), db(std::size_t(s.out), 0.0f);
-        Activations dx = Activations::Constant(3, 2, 7.0f); // resized and overwritten
-        backward(layer, kernel, x, dy, &dx, dw.data(), db.data());
+  for_each_case(200,
+                [](const auto& s, const SparseLinear& layer, const Activations& x, Kernel kernel, std::uint64_t seed) {
+                  const Eigen::Index batch = x.cols();
+                  const Activations dy = random_activations(s.out, batch, ++seed);
+                  std::vector<float> dw(std::size_t(layer.nnz()), 0.0f), db(std::size_t(s.out), 0.0f);
+                  Activations dx = Activations::Constant(3, 2, 7.0f); // resized and overwritten
+                  backward(layer, kernel, x, dy, &dx, dw.data(), db.data());
 
-        const Dense dw_dense = Dense(dy) * Dense(x).transpose(); // dL/dW of the dense layer
-        Dense dw_sparse = Dense::Zero(s.out, s.in);              // ours, scattered onto the mask
-        for (int o = 0; o < s.out; ++o)
-          for (int k = 0; k < layer.fan_in(); ++k) {
-            const std::size_t at = std::size_t(o) * layer.fan_in() + k;
-            dw_sparse(o, layer.indices()[at]) = dw[at];
-          }
-        const Dense mask = (layer.to_dense().array() != 0.0f).cast<float>();
-        CHECK(close(dw_sparse, dw_dense.cwiseProduct(mask)));
-        CHECK(close(dx, layer.to_dense().transpose() * Dense(dy)));
-        const Eigen::VectorXf db_reference = Dense(dy).rowwise().sum();
-        CHECK(close(Eigen::Map<const Eigen::VectorXf>(db.data(), s.out), db_reference));
+                  const Dense dw_dense = Dense(dy) * Dense(x).transpose(); // dL/dW of the dense layer
+                  Dense dw_sparse = Dense::Zero(s.out, s.in);              // ours, scattered onto the mask
+                  for (int o = 0; o < s.out; ++o)
+                    for (int k = 0; k < layer.fan_in(); ++k) {
+                      const std::size_t at = std::size_t(o) * layer.fan_in() + k;
+                      dw_sparse(o, layer.indices()[at]) = dw[at];
+                    }
+                  const Dense mask = (layer.to_dense().array() != 0.0f).cast<float>();
+                  CHECK(close(dw_sparse, dw_dense.cwiseProduct(mask)));
+                  CHECK(close(dx, layer.to_dense().transpose() * Dense(dy)));
+                  const Eigen::VectorXf db_reference = Dense(dy).rowwise().sum();
+                  CHECK(close(Eigen::Map<const Eigen::VectorXf>(db.data(), s.out), db_reference));
 
-        // Gradients accumulate; dx is overwritten.
-        backward(layer, kernel, x, dy, &dx, dw.data(), db.data());
-        CHECK(close(Eigen::Map<const Eigen::VectorXf>(db.data(), s.out), 2 * db_reference));
-        CHECK(close(dx, layer.to_dense().transpose() * Dense(dy)));
-        std::vector<float> dw_once(dw.size(), 0.0f), db_once(db.size(), 0.0f);
-        backward(layer, kernel, x, dy, nullptr, dw_once.data(), db_once.data()); // dx is optional
-        for (std::size_t k = 0; k < dw.size(); ++k)
-          REQUIRE(dw[k] == doctest::Approx(2 * dw_once[k]).epsilon(1e-5));
-      }
+                  // Gradients accumulate; dx is overwritten.
+                  backward(layer, kernel, x, dy, &dx, dw.data(), db.data());
+                  CHECK(close(Eigen::Map<const Eigen::VectorXf>(db.data(), s.out), 2 * db_reference));
+                  CHECK(close(dx, layer.to_dense().transpose() * Dense(dy)));
+                  std::vector<float> dw_once(dw.size(), 0.0f), db_once(db.size(), 0.0f);
+                  backward(layer, kernel, x, dy, nullptr, dw_once.data(), db_once.data()); // dx is optional
+                  for (std::size_t k = 0; k < dw.size(); ++k)
+                    REQUIRE(dw[k] == doctest::Approx(2 * dw_once[k]).epsilon(1e-5));
+                });
 }
 
 TEST_CASE("sparse_linear: the dense product runs dense junctions, and dense-enough ones from a batch of 8")

@@ -2,14 +2,15 @@
 // 250 kbit/s up, 1 Mbit/s down, 5 ms latency, requests 1 s apart), a small untrained network and synthetic data.
 #pragma once
 
+#include "dataset.hpp"
 #include "network.hpp"
 #include "rng.hpp"
 #include "scenario.hpp"
-#include "dataset.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <doctest/doctest.h>
+#include <vector>
 
 namespace scee::test {
 
@@ -77,5 +78,17 @@ inline void check_close(double got, double want)
   CHECK(std::abs(got - want) <= 1e-9 * std::max(1.0, std::abs(want)));
 }
 
-} // namespace scee::test
+/// A threshold between the two middle values of `confidences` (half the samples on each side), and at least 1e-6
+/// from every one of them: a batch-1 reference and the simulation's batched pass may differ in the last bits, so no
+/// sample may sit on the threshold itself.
+inline double median_gap_threshold(std::vector<double> confidences)
+{
+  std::sort(confidences.begin(), confidences.end());
+  const std::size_t half = confidences.size() / 2;
+  REQUIRE(half >= 1);
+  const double below = confidences[half - 1], above = confidences[half];
+  REQUIRE(above - below > 2e-6);
+  return 0.5 * (below + above);
+}
 
+} // namespace scee::test

@@ -22,11 +22,11 @@ TEST_CASE("simulation: one device, no contention, matches the closed form per sa
   Scenario s = base_scenario();
   const Network net = small_network();
   const Dataset data = synthetic(s.samples);
-  // Threshold at the median exit confidence, so that both paths (exit and offload) are exercised.
+  // Threshold between the two middle exit confidences, so that both paths (exit and offload) are exercised.
   std::vector<double> conf;
   for (int i = 0; i < s.samples; ++i)
     conf.push_back(confidence(net.exit_logits(0, net.forward_range(0, 1, data.x.col(i))).data(), 10).max_prob);
-  s.threshold = percentile(conf, 0.5);
+  s.threshold = median_gap_threshold(conf);
   const SimulationResult r = simulate(s, net, data);
   REQUIRE(r.samples.size() == std::size_t(s.samples));
 
@@ -309,7 +309,7 @@ TEST_CASE("simulation: a CNN split after a sparse convolution matches the closed
   std::vector<double> conf;
   for (int i = 0; i < s.samples; ++i)
     conf.push_back(confidence(net.exit_logits(0, net.forward_range(0, 2, data.x.col(i))).data(), 10).max_prob);
-  s.threshold = percentile(conf, 0.5);
+  s.threshold = median_gap_threshold(conf);
   const SimulationResult r = simulate(s, net, data);
 
   const double rate = s.device.pstates[0].rate_macs_per_s;
@@ -383,7 +383,7 @@ TEST_CASE("simulation: calibrated cost models on device and server match the clo
   std::vector<double> conf;
   for (int i = 0; i < s.samples; ++i)
     conf.push_back(confidence(net.exit_logits(0, net.forward_range(0, 1, data.x.col(i))).data(), 10).max_prob);
-  s.threshold = percentile(conf, 0.5);
+  s.threshold = median_gap_threshold(conf);
   const SimulationResult r = simulate(s, net, data);
 
   // Device at pstate 1: invoke 2 ms; layer 1: 0.2 ms + max(32,000 MACs / (0.5 MMAC/s x speed-up 2) = 32 ms,

@@ -80,8 +80,6 @@ const FormatKernels* CostModel::find(Encoding f) const
 
 namespace {
 
-constexpr double inf = std::numeric_limits<double>::infinity();
-
 std::vector<std::string> read_sources(Fields& f)
 {
   const auto& v = f.raw("sources");

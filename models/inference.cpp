@@ -17,6 +17,14 @@ int argmax(const Activations& logits, Eigen::Index j)
   return int(best);
 }
 
+/// confidence() of every column of a chunk's logits, sample c's into *out(c).
+template <class Out> void score(const Activations& logits, int classes, Out out)
+{
+  const Eigen::MatrixXf columns = logits; // column-major: each sample's logits contiguous
+  for (Eigen::Index c = 0; c < columns.cols(); ++c)
+    *out(std::size_t(c)) = confidence(columns.col(c).data(), classes);
+}
+
 } // namespace
 
 SplitInference infer_split(const Network& net, const Dataset& data, int k, std::vector<int> exit_layers,
@@ -25,12 +33,13 @@ SplitInference infer_split(const Network& net, const Dataset& data, int k, std::
   const int L = net.depth();
   if (k < 0 || k > L)
     throw InputError(fmt::format("infer_split: split after layer {} of a {}-layer network", k, L));
-  std::sort(exit_layers.begin(), exit_layers.end());
   std::vector<int> exit_of_layer(std::size_t(L) + 1, -1); // per main layer: the slot in exit_layers, or -1
   for (std::size_t e = 0; e < exit_layers.size(); ++e) {
     const int j = exit_layers[e];
     if (j < 1 || j > L || net.exit_after(j) < 0)
       throw InputError(fmt::format("infer_split: the network has no exit after layer {}", j));
+    if (exit_of_layer[std::size_t(j)] >= 0)
+      throw InputError(fmt::format("infer_split: the exit after layer {} is listed twice", j));
     exit_of_layer[std::size_t(j)] = int(e);
   }
   SplitInference out;
@@ -67,17 +76,11 @@ SplitInference infer_split(const Network& net, const Dataset& data, int k, std::
       net.forward_layer(j, *in, z);
       a.swap(z);
       in = &a;
-      if (const int e = exit_of_layer[std::size_t(j)]; e >= 0) {
-        // Column-major, so that each sample's logits are contiguous for confidence().
-        const Eigen::MatrixXf logits = net.exit_logits(std::size_t(net.exit_after(j)), a);
-        for (std::size_t c = 0; c < m; ++c)
-          out.exit_confidence[(first + c) * exits + std::size_t(e)] =
-              confidence(logits.col(Eigen::Index(c)).data(), net.classes());
-      }
+      if (const int e = exit_of_layer[std::size_t(j)]; e >= 0)
+        score(net.exit_logits(std::size_t(net.exit_after(j)), a), net.classes(),
+              [&](std::size_t c) { return &out.exit_confidence[(first + c) * exits + std::size_t(e)]; });
     }
-    const Eigen::MatrixXf logits = a; // column-major: each sample's logits contiguous
-    for (std::size_t c = 0; c < m; ++c)
-      out.final_output[first + c] = confidence(logits.col(Eigen::Index(c)).data(), net.classes());
+    score(a, net.classes(), [&](std::size_t c) { return &out.final_output[first + c]; });
   }
   if (k < L && !received)
     for (std::size_t i = 0; i < n; ++i) // the tail computes on layer k's activation as it is
@@ -85,24 +88,27 @@ SplitInference infer_split(const Network& net, const Dataset& data, int k, std::
   return out;
 }
 
-Accuracy evaluate(const Network& net, const Dataset& data)
+SplitInference infer_all(const Network& net, const Dataset& data)
 {
   std::vector<int> layers;
   for (const auto& e : net.spec().exits)
     layers.push_back(e.after_layer);
-  const SplitInference r = infer_split(net, data, net.depth(), layers);
+  return infer_split(net, data, net.depth(), layers);
+}
+
+Accuracy evaluate(const Network& net, const Dataset& data)
+{
+  const SplitInference r = infer_all(net, data);
   Accuracy acc;
   acc.exit_accuracy.assign(net.exit_count(), 0.0);
   long correct = 0;
   for (int i = 0; i < data.count(); ++i)
     correct += r.final_output[std::size_t(i)].prediction == data.labels[std::size_t(i)];
   acc.final_accuracy = double(correct) / double(data.count());
-  for (std::size_t e = 0; e < net.exit_count(); ++e) {
-    const int slot = int(std::find(r.exit_layers.begin(), r.exit_layers.end(), net.spec().exits[e].after_layer) -
-                         r.exit_layers.begin());
+  for (std::size_t e = 0; e < net.exit_count(); ++e) { // r's exits are the network's, in its order
     long hits = 0;
     for (int i = 0; i < data.count(); ++i)
-      hits += r.exit(i, std::size_t(slot)).prediction == data.labels[std::size_t(i)];
+      hits += r.exit(i, e).prediction == data.labels[std::size_t(i)];
     acc.exit_accuracy[e] = double(hits) / double(data.count());
   }
   return acc;

@@ -264,18 +264,13 @@ int run_eval(const EvalOptions& o, const std::string& command_line)
                        e.after_layer);
   csv += ",final_prediction,final_max_softmax,final_entropy\n";
   // The network on every sample, batched (the pass a simulation runs), every exit scored.
-  std::vector<int> exit_layers;
-  for (const auto& e : spec.exits)
-    exit_layers.push_back(e.after_layer);
-  const SplitInference r = infer_split(net, data, net.depth(), exit_layers);
+  const SplitInference r = infer_all(net, data);
   std::vector<long> exit_correct(net.exit_count(), 0);
   long correct = 0;
   for (int i = 0; i < data.count(); ++i) {
     csv += fmt::format("{},{}", i, int(data.labels[i]));
-    for (std::size_t e = 0; e < spec.exits.size(); ++e) { // exits in the model's order; r's in layer order
-      const auto slot = std::size_t(std::find(r.exit_layers.begin(), r.exit_layers.end(), spec.exits[e].after_layer) -
-                                    r.exit_layers.begin());
-      const Confidence& c = r.exit(i, slot);
+    for (std::size_t e = 0; e < spec.exits.size(); ++e) { // r's exits are the model's, in its order
+      const Confidence& c = r.exit(i, e);
       exit_correct[e] += c.prediction == data.labels[i];
       csv += fmt::format(",{},{},{}", c.prediction, c.max_prob, c.entropy);
     }

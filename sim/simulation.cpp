@@ -135,6 +135,9 @@ struct Context {
   std::vector<double> device_exit_work = {};
   double device_invoke_work = 0;
   double server_tail_work = 0;
+  std::vector<std::int64_t> layer_macs = {}; ///< per main layer (index j), per sample
+  std::vector<int> exit_slot = {};           ///< per main layer: its device exit in `inference`, or -1
+  std::int64_t payload_bytes = 0;            ///< layer k's activation encoded: the payload of every offload
   int sleep_pstate = -1; ///< the devices' sleep pstate (the wake-up is the next one), when they sleep
   sg4::Mailbox* server_box = nullptr;
   std::vector<sg4::Mailbox*> reply_boxes = {}; ///< per device
@@ -279,15 +282,6 @@ void device_actor(Context& c, int d, std::vector<std::size_t> mine)
   RadioMeter& radio = c.radios[d];
   const std::vector<double> arrivals = arrival_times(s, d, int(mine.size()));
   sg4::Host* host = sg4::this_actor::get_host();
-  std::vector<std::int64_t> layer_macs(std::size_t(L) + 1, 0); // per main layer, per sample
-  for (int j = 1; j <= L; ++j)
-    layer_macs[std::size_t(j)] = net.layer(j).cost().macs;
-  std::vector<int> exit_slot(std::size_t(L) + 1, -1); // per main layer: its device exit in c.inference, or -1
-  for (std::size_t e = 0; e < c.inference.exit_layers.size(); ++e)
-    exit_slot[std::size_t(c.inference.exit_layers[e])] = int(e);
-  // The activation of layer k, encoded: its size is the payload of every offload.
-  const std::int64_t payload =
-      payload_bytes(k == 0 ? net.spec().input.size() : net.layer(k).out_shape().size(), s.encoding);
   double next_tx_allowed = 0; // duty-cycle limit
   double previous_finish = 0;
 
@@ -327,8 +321,8 @@ void device_actor(Context& c, int d, std::vector<std::size_t> mine)
       execute_work(c.device_invoke_work);
     for (int j = 1; j <= k && !answered; ++j) {
       execute_work(c.device_layer_work[std::size_t(j)]);
-      rec.edge_macs += layer_macs[std::size_t(j)];
-      if (const int slot = exit_slot[std::size_t(j)]; slot >= 0) {
+      rec.edge_macs += c.layer_macs[std::size_t(j)];
+      if (const int slot = c.exit_slot[std::size_t(j)]; slot >= 0) {
         const auto e = std::size_t(net.exit_after(j));
         execute_work(c.device_exit_work[e]);
         rec.edge_macs += net.exit_cost(e).macs;
@@ -360,7 +354,7 @@ void device_actor(Context& c, int d, std::vector<std::size_t> mine)
         ++rec.attempts;
         if (sg4::Engine::get_clock() < next_tx_allowed)
           sg4::this_actor::sleep_until(next_tx_allowed);
-        const Outcome o = offload_once(c, d, mine[r], payload, radio);
+        const Outcome o = offload_once(c, d, mine[r], c.payload_bytes, radio);
         if (s.network.duty_cycle < 1.0)
           next_tx_allowed = o.send_end_s + (o.send_end_s - o.send_start_s) * (1.0 / s.network.duty_cycle - 1.0);
         if (o.answered) {
@@ -549,6 +543,14 @@ SimulationResult simulate(const Scenario& s, const Network& net, const Dataset& 
       c.device_exit_work.push_back(dc.exit_work(spec, e));
     c.device_invoke_work = dc.invoke_work();
     c.server_tail_work = sc.invoke_work() + sc.range_work(spec, s.split_after, net.depth());
+    c.layer_macs.assign(std::size_t(net.depth()) + 1, 0);
+    c.exit_slot.assign(std::size_t(net.depth()) + 1, -1);
+    for (int j = 1; j <= net.depth(); ++j)
+      c.layer_macs[std::size_t(j)] = net.layer(j).cost().macs;
+    for (std::size_t e = 0; e < inference.exit_layers.size(); ++e)
+      c.exit_slot[std::size_t(inference.exit_layers[e])] = int(e);
+    const int k = s.split_after;
+    c.payload_bytes = payload_bytes(k == 0 ? spec.input.size() : net.layer(k).out_shape().size(), s.encoding);
   }
   c.answered.assign(result.samples.size(), 0);
   c.on_sample = &on_sample;

@@ -5,16 +5,7 @@ set -euo pipefail
 scee=$1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL $*"; exit 1; }
-expect_error() { # expect_error NAME SUBSTRING COMMAND...: exit 2 with one line containing SUBSTRING
-  local name=$1 want=$2
-  shift 2
-  local rc=0
-  "$@" > "$work/out.txt" 2> "$work/err.txt" || rc=$?
-  [ "$rc" = 2 ] || fail "$name: exit $rc, expected 2: $(cat "$work/err.txt")"
-  [ "$(wc -l < "$work/err.txt")" = 1 ] || fail "$name: the error is not one line: $(cat "$work/err.txt")"
-  grep -qF -- "$want" "$work/err.txt" || fail "$name: the error lacks \"$want\": $(cat "$work/err.txt")"
-}
+source "$(dirname "$0")/lib.sh"
 "$scee" train --fan-outs 2,9,10 --epochs 1 --train-samples 2000 --test-samples 100 --out "$work/m.scee" --quiet > /dev/null
 cat > "$work/s.json" <<JSON
 {"name": "outputs", "model": {"file": "m.scee"}, "dataset": {"samples": 2000}, "split": {"after_layer": 1},

@@ -6,6 +6,7 @@ scee=$1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export SCEE_CACHE_DIR=$work/cache
+source "$(dirname "$0")/lib.sh"
 cp "$(dirname "$0")/tiny-sweep.json" "$work/sweep.json" # 36 points, 2 models of one epoch
 "$scee" sweep "$work/sweep.json" --dry-run > "$work/dry.txt"
 grep -q "36 points" "$work/dry.txt"
@@ -21,11 +22,8 @@ grep -q '^point,status,error,axis_fan_outs,axis_split_after,axis_criterion,axis_
 for i in 0 1 2; do "$scee" sweep "$work/sweep.json" --out "$work/s$i" --shard "$i/3" --jobs 2 --quiet > /dev/null; done
 "$scee" merge "$work/s0" "$work/s1" "$work/s2" --out "$work/merged" > /dev/null
 cmp "$work/j1/results.csv" "$work/merged/results.csv"
-set +e
-"$scee" merge "$work/s0" "$work/s1" --out "$work/partial" 2> "$work/err.txt"
-status=$?
-set -e
-[ "$status" -eq 2 ] && grep -q "12 of 36 points have no result" "$work/err.txt"
+expect_error "merge with a shard missing" "12 of 36 points have no result" \
+  "$scee" merge "$work/s0" "$work/s1" --out "$work/partial"
 
 # Kill the sweep (and its point processes) mid-way, twice, then resume.
 for attempt in 1 2; do
@@ -56,12 +54,8 @@ for _ in $(seq 1 1000); do # a point process, caught and killed while it runs (p
 done
 [ -n "$killed" ] || { echo "no point process could be killed"; exit 1; }
 # While the sweep goes on, a second run in the same folder is refused (the folder's lock).
-set +e
-"$scee" sweep "$work/long.json" --out "$work/long" --resume --quiet 2> "$work/lock_err.txt"
-status=$?
-set -e
-[ "$status" -eq 2 ] && grep -q "another scee sweep is running in this folder" "$work/lock_err.txt" ||
-  { cat "$work/lock_err.txt"; echo "a concurrent resume was not refused"; exit 1; }
+expect_error "a concurrent resume" "another scee sweep is running in this folder" \
+  "$scee" sweep "$work/long.json" --out "$work/long" --resume --quiet
 set +e
 wait "$pid"
 status=$?
@@ -77,17 +71,10 @@ cmp "$work/long_ref/results.csv" "$work/long/results.csv"
 [ ! -e "$work/long/points/3.json.tmp.99999" ]
 # A record under another point's name is refused.
 cp "$work/long/points/1.json" "$work/long/points/2.json"
-set +e
-"$scee" sweep "$work/long.json" --out "$work/long" --resume --quiet 2> "$work/mismatch.txt"
-status=$?
-set -e
-[ "$status" -eq 2 ] && grep -q "points/2.json: holds the record of point 1, not of point 2" "$work/mismatch.txt" ||
-  { cat "$work/mismatch.txt"; echo "a mismatched record was not refused"; exit 1; }
+expect_error "a mismatched record" "points/2.json: holds the record of point 1, not of point 2" \
+  "$scee" sweep "$work/long.json" --out "$work/long" --resume --quiet
 
 # Re-running into a used directory without --resume is refused.
-set +e
-"$scee" sweep "$work/sweep.json" --out "$work/j1" --quiet 2> "$work/err2.txt"
-status=$?
-set -e
-[ "$status" -eq 2 ] && grep -q "already holds a sweep" "$work/err2.txt"
+expect_error "a used folder without --resume" "already holds a sweep" \
+  "$scee" sweep "$work/sweep.json" --out "$work/j1" --quiet
 echo ok

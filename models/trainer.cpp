@@ -37,7 +37,8 @@ namespace {
 
 /// Softmax cross-entropy of logits (classes x batch) against one label per column: returns the loss summed over the
 /// batch and the correct count, and writes grad = weight * (softmax - onehot) / batch, the gradient of weight times
-/// the batch-mean loss.
+/// the batch-mean loss. The softmax runs over the whole batch at once in float, vectorised by Eigen (classes x batch,
+/// each column contiguous); only the loss is summed in double.
 struct LossSum {
   double loss = 0;
   int correct = 0;
@@ -48,21 +49,21 @@ LossSum softmax_cross_entropy(const Activations& logits, const std::vector<std::
   const Eigen::Index classes = logits.rows(), batch = logits.cols();
   grad.resize(classes, batch);
   LossSum r;
+  thread_local Eigen::Array<float, 1, Eigen::Dynamic> top, sum;
+  top = logits.colwise().maxCoeff().array();
+  grad = (logits.array().rowwise() - top).exp().matrix();
+  sum = grad.colwise().sum().array();
+  grad.array().rowwise() /= sum;
+  const float scale = float(weight / double(batch));
   for (Eigen::Index j = 0; j < batch; ++j) {
     const int label = labels[std::size_t(j)];
     Eigen::Index best = 0;
-    const float top = logits.col(j).maxCoeff(&best);
-    double sum = 0;
-    for (Eigen::Index k = 0; k < classes; ++k)
-      sum += std::exp(double(logits(k, j)) - top);
-    const double log_sum = std::log(sum) + top;
-    r.loss += log_sum - logits(label, j);
+    logits.col(j).maxCoeff(&best);
+    r.loss += double(std::log(sum(j)) + top(j) - logits(label, j));
     r.correct += best == label;
-    for (Eigen::Index k = 0; k < classes; ++k) {
-      const double p = std::exp(double(logits(k, j)) - log_sum);
-      grad(k, j) = float(weight * (p - (k == label ? 1.0 : 0.0)) / double(batch));
-    }
+    grad(label, j) -= 1.0f;
   }
+  grad *= scale;
   return r;
 }
 

@@ -17,7 +17,8 @@ namespace scee {
 /// Raised whenever a change makes training compute different bits (a kernel, an order of summation, the optimiser):
 /// cached models are keyed by it (sim/model_cache), so a cache never serves a model this build would train otherwise.
 /// 2: fully connected junctions of at least 3/8 density train by Eigen's dense product (SparseLinear::gemm_path).
-inline constexpr int training_revision = 2;
+/// 3: softmax cross-entropy in float over the whole batch (vectorised), where it was per sample in double.
+inline constexpr int training_revision = 3;
 
 /// Training settings; defaults are the paper's recipe (Keras legacy Adam with decay 1e-5, batch 256, 50 epochs).
 struct TrainConfig {

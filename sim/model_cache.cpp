@@ -4,9 +4,11 @@
 #include "error.hpp"
 #include "progress.hpp"
 #include "sha256.hpp"
+#include "simulation.hpp"
 #include "trainer.hpp"
 
 #include <cstdlib>
+#include <deque>
 #include <filesystem>
 #include <fmt/format.h>
 #include <map>
@@ -29,6 +31,26 @@ std::map<std::tuple<std::string, int, int>, Dataset>& loaded_samples()
 {
   static std::map<std::tuple<std::string, int, int>, Dataset> samples;
   return samples;
+}
+
+/// The answers this process has computed, by (model path, dataset, input width, samples, split, device exits,
+/// encoding), oldest first in `order`.
+struct KeptAnswers {
+  using Key = std::tuple<std::string, std::string, int, int, int, std::vector<int>, int>;
+  std::map<Key, SplitInference> answers;
+  std::deque<Key> order;
+  std::size_t bytes = 0;
+};
+KeptAnswers& kept_answers()
+{
+  static KeptAnswers kept;
+  return kept;
+}
+
+std::size_t answers_bytes(const SplitInference& a)
+{
+  return (a.exit_confidence.size() + a.final_output.size()) * sizeof(Confidence) +
+         a.tail_prediction.size() * sizeof(int);
 }
 
 } // namespace
@@ -104,6 +126,26 @@ const Dataset& test_samples(const std::string& name, int input_width, int limit)
   auto it = loaded_samples().find(key);
   if (it == loaded_samples().end())
     it = loaded_samples().emplace(key, load_dataset(name, Split::test, input_width, limit)).first;
+  return it->second;
+}
+
+const SplitInference& shared_answers(const std::string& model_path, const Scenario& s, const Network& net,
+                                     const Dataset& data)
+{
+  KeptAnswers& kept = kept_answers();
+  KeptAnswers::Key key{model_path,   s.dataset,      int(net.spec().input.size()), s.samples, s.split_after,
+                       s.device_exits, int(s.encoding)};
+  if (const auto it = kept.answers.find(key); it != kept.answers.end())
+    return it->second;
+  const auto it = kept.answers.emplace(key, network_answers(s, net, data)).first;
+  kept.order.push_back(key);
+  kept.bytes += answers_bytes(it->second);
+  while (kept.bytes > kept_answers_bytes && kept.order.size() > 1) { // never the one just computed
+    const auto oldest = kept.answers.find(kept.order.front());
+    kept.bytes -= answers_bytes(oldest->second);
+    kept.answers.erase(oldest);
+    kept.order.pop_front();
+  }
   return it->second;
 }
 

@@ -3,9 +3,11 @@
 #pragma once
 
 #include "dataset.hpp"
+#include "inference.hpp"
 #include "model_file.hpp"
 #include "scenario.hpp"
 
+#include <cstddef>
 #include <functional>
 #include <string>
 #include <vector>
@@ -37,6 +39,14 @@ ResolvedModel obtain_model(const Scenario& s, bool quiet);
 /// The test samples a run simulates: load_dataset(name, Split::test, input_width, limit), loaded once per process
 /// (also by preload_inputs) and kept.
 const Dataset& test_samples(const std::string& name, int input_width, int limit);
+
+/// network_answers(s, net, data) for a run of the model at `model_path` on the test samples of `s`, computed once
+/// per process for each (model, samples, split, device exits, encoding) and kept, so that a sweep's points forked
+/// from a process that computed it (prepare_run) share one execution of their network. At most
+/// `kept_answers_bytes` of answers are kept: the oldest go first.
+const SplitInference& shared_answers(const std::string& model_path, const Scenario& s, const Network& net,
+                                     const Dataset& data);
+inline constexpr std::size_t kept_answers_bytes = std::size_t(256) << 20;
 
 /// Loads the models of `scenarios` (each already trained or a model file) and the test samples they simulate into
 /// this process, so that processes forked from it (a sweep's points) find them in memory instead of reading and

@@ -24,4 +24,10 @@ struct RunOutput {
 /// no samples and the summary's simulated metrics are null.
 RunOutput run_scenario(Scenario s, bool quiet);
 
+/// What run_scenario would compute of the network before simulating (shared_answers), computed in this process ahead
+/// of the run: a sweep calls it before forking each point, so the points that share a model, samples, split, device
+/// exits and encoding share one execution of the network. Uses only models already trained or loaded (it never
+/// trains); any error is left for the run to report.
+void prepare_run(Scenario s);
+
 } // namespace scee

@@ -453,9 +453,29 @@ sg4::Host* make_host(sg4::NetZone* zone, const std::string& name, const ComputeP
 
 } // namespace
 
+SplitInference network_answers(const Scenario& s, const Network& net, const Dataset& data)
+{
+  std::vector<int> device_exits;
+  for (const int j : s.device_exits)
+    if (j <= s.split_after && j < net.depth())
+      device_exits.push_back(j);
+  Received received;
+  if (s.encoding != Encoding::fp32)
+    received = [&s](const Activations& a) { return encode(a, s.encoding).decoded; };
+  return infer_split(net, data, s.split_after, device_exits, received);
+}
+
 SimulationResult simulate(const Scenario& s, const Network& net, const Dataset& data,
                           const std::function<void(int)>& on_sample)
 {
+  return simulate(s, net, data, network_answers(s, net, data), on_sample);
+}
+
+SimulationResult simulate(const Scenario& s, const Network& net, const Dataset& data, const SplitInference& inference,
+                          const std::function<void(int)>& on_sample)
+{
+  if (inference.final_output.size() != std::size_t(data.count()))
+    throw std::logic_error("simulate: the network's answers are for other samples");
   std::vector<std::string> args = {"scee", "--log=root.thresh:warning", "--cfg=network/model:" + s.network_model,
                                    std::string("--cfg=network/crosstraffic:") + (s.crosstraffic ? "1" : "0")};
   // Actor stacks: SimGrid's default 8 MiB of address space each exhausted an 8 GB limit at 1,000 devices. 512 KiB
@@ -515,17 +535,6 @@ SimulationResult simulate(const Scenario& s, const Network& net, const Dataset& 
     world->add_route(nullptr, devices[d]->get_netpoint(), nullptr, nullptr, {sg4::LinkInRoute(down)}, false);
   }
   world->seal();
-
-  // What the network computes for the samples, batched (docs/simulation.md): the exits the device evaluates, and the
-  // tail on what the server receives (the encoding's decoded values).
-  std::vector<int> device_exits;
-  for (const int j : s.device_exits)
-    if (j <= s.split_after && j < net.depth())
-      device_exits.push_back(j);
-  Received received;
-  if (s.encoding != Encoding::fp32)
-    received = [&s](const Activations& a) { return encode(a, s.encoding).decoded; };
-  const SplitInference inference = infer_split(net, data, s.split_after, device_exits, received);
 
   SimulationResult result;
   result.samples.resize(std::size_t(data.count()));

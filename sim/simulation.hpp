@@ -5,6 +5,7 @@
 #pragma once
 
 #include "dataset.hpp"
+#include "inference.hpp"
 #include "network.hpp"
 #include "radio.hpp"
 #include "scenario.hpp"
@@ -64,8 +65,17 @@ struct SimulationResult {
   double final_output_accuracy = 0;  ///< the full network's own accuracy on the same samples (no exits, no split)
 };
 
-/// Runs the scenario on `data` (the test samples to use, already limited) with `net`; `on_sample` (optional) is
-/// called after each answered sample with the number done so far.
+/// What the scenario's network computes for the samples, batched (docs/simulation.md): the exits the device
+/// evaluates (those of split.exits at or before the split) and the tail on what the server receives (the encoding's
+/// decoded values). It depends only on the network, the samples, the split, those exits and the encoding.
+SplitInference network_answers(const Scenario& s, const Network& net, const Dataset& data);
+
+/// Runs the scenario on `data` (the test samples to use, already limited) with `net`, whose answers for these samples
+/// are `answers` (network_answers of the same scenario, network and samples); `on_sample` (optional) is called after
+/// each answered sample with the number done so far.
+SimulationResult simulate(const Scenario& s, const Network& net, const Dataset& data, const SplitInference& answers,
+                          const std::function<void(int done)>& on_sample = {});
+/// simulate with the network's answers computed here.
 SimulationResult simulate(const Scenario& s, const Network& net, const Dataset& data,
                           const std::function<void(int done)>& on_sample = {});
 

@@ -19,6 +19,7 @@
 #include <fmt/ranges.h>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <fcntl.h>
@@ -146,14 +147,17 @@ void remove_temporaries(const std::string& dir)
   _exit(code);
 }
 
-/// Runs `tasks` (each a function run in a forked child) `jobs` at a time; calls done(task, status) as each ends.
-/// Stops launching when interrupted, and waits for the running ones.
-template <class Launch, class Done> void run_pool(std::size_t tasks, int jobs, Launch launch, Done done)
+/// Runs `tasks` (each a function run in a forked child) `jobs` at a time: prepare(task) runs in this process just
+/// before the task's child is forked, launch(task) in the child; calls done(task, status) as each ends. Stops
+/// launching when interrupted, and waits for the running ones.
+template <class Prepare, class Launch, class Done>
+void run_pool(std::size_t tasks, int jobs, Prepare prepare, Launch launch, Done done)
 {
   std::map<pid_t, std::size_t> running;
   std::size_t next = 0;
   while ((next < tasks && !interrupted) || !running.empty()) {
     while (next < tasks && !interrupted && int(running.size()) < jobs) {
+      prepare(next);
       std::fflush(nullptr);
       const pid_t pid = fork();
       if (pid < 0)
@@ -209,7 +213,7 @@ int train_models(const std::vector<const Scenario*>& to_train, int jobs, bool qu
   Progress bar("train", stderr, 10.0);
   int done = 0, failed = 0;
   run_pool(
-      to_train.size(), jobs, [&](std::size_t t) { train_model_child(*to_train[t]); },
+      to_train.size(), jobs, [](std::size_t) {}, [&](std::size_t t) { train_model_child(*to_train[t]); },
       [&](std::size_t, int status) {
         ++done;
         failed += !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
@@ -426,9 +430,21 @@ int run_sweep(const Sweep& sweep, const SweepOptions& o, const std::string& comm
 
   int done = int(mine.size() - todo.size()), failed = 0;
   Progress bar("sweep", stderr, 10.0);
+  // Before each point's process is forked, this process computes what the point's network answers, unless a point
+  // before it did for the same model, samples, split, device exits and encoding: the points share that execution
+  // (prepare_run), as they share the preloaded models.
+  std::optional<SweepPoint> next_point;
   run_pool(
       todo.size(), o.jobs,
-      [&](std::size_t t) { run_point_child(sweep, sweep.point(std::size_t(todo[t])), o.out_dir, traces); },
+      [&](std::size_t t) {
+        next_point = sweep.point(std::size_t(todo[t]));
+        try {
+          prepare_run(scenario_from_json(next_point->scenario, sweep.file));
+        } catch (const std::exception&) {
+          // an invalid point: its own process records the error
+        }
+      },
+      [&](std::size_t) { run_point_child(sweep, *next_point, o.out_dir, traces); },
       [&](std::size_t t, int status) {
         const int index = todo[t];
         const std::string path = point_file(o.out_dir, index);

@@ -3,6 +3,7 @@
 #include "error.hpp"
 #include "model_cache.hpp"
 #include "sweep.hpp"
+#include "simulation.hpp"
 #include "sweep_runner.hpp"
 
 #include <chrono>
@@ -215,6 +216,62 @@ TEST_CASE("sweep: inputs preloaded before the points fork are those the points w
   const Dataset fresh = load_dataset("mnist", Split::test, 800, 120);
   CHECK(samples.x == fresh.x);
   CHECK(samples.labels == fresh.labels);
+}
+
+TEST_CASE("sweep: points share the network's answers only where they would compute the same ones")
+{
+  // Before forking a point, a sweep computes its network's answers (prepare_run -> shared_answers) unless an earlier
+  // point had the same model, samples, split, device exits and encoding; every other point gets its own.
+  Network net(NetworkSpec::mlp({800, 40, 40, 10}, {2, 9, 10}, {{1, 10}, {2, 10}}, 5));
+  net.initialise(7, 0.1, true);
+  const std::string model_path = write_temp("answers.scee", "");
+  save_model(model_path, {net, TrainConfig{}, nlohmann::json::object()});
+  auto scenario = [&](int split, const std::string& exits, const std::string& format, int samples) {
+    const std::string text = fmt::format(R"({{"model": {{"file": "{}"}}, "dataset": {{"samples": {}}},
+      "split": {{"after_layer": {}, "exits": [{}]}}, "encoding": {{"format": "{}"}}, "devices": {{"profile": "rpi4"}},
+      "network": {{"profile": "wifi"}}, "server": {{"profile": "x86_core"}}}})",
+                                         model_path, samples, split, exits, format);
+    Scenario s = scenario_from_json(nlohmann::json::parse(text), write_temp("answers.json", text));
+    s.dataset = "mnist"; // as the run resolves it from the model
+    return s;
+  };
+  const ResolvedModel m = obtain_model(scenario(1, "1", "fp32", 300), true);
+  const Network& model = m.model.network;
+  auto same = [](const SplitInference& a, const SplitInference& b) {
+    auto eq = [](const std::vector<Confidence>& x, const std::vector<Confidence>& y) {
+      if (x.size() != y.size())
+        return false;
+      for (std::size_t i = 0; i < x.size(); ++i)
+        if (x[i].prediction != y[i].prediction || x[i].max_prob != y[i].max_prob || x[i].entropy != y[i].entropy ||
+            x[i].margin != y[i].margin)
+          return false;
+      return true;
+    };
+    return a.exit_layers == b.exit_layers && eq(a.exit_confidence, b.exit_confidence) &&
+           eq(a.final_output, b.final_output) && a.tail_prediction == b.tail_prediction;
+  };
+
+  const std::vector<Scenario> points = {scenario(1, "1", "fp32", 300), scenario(1, "1", "int8", 300),
+                                        scenario(2, "1, 2", "fp32", 300), scenario(2, "2", "fp32", 300),
+                                        scenario(1, "1", "fp32", 200), scenario(2, "1", "int8", 300)};
+  std::vector<const SplitInference*> kept;
+  for (const Scenario& s : points) {
+    const Dataset& d = test_samples("mnist", 800, s.samples);
+    const SplitInference& shared = shared_answers(model_path, s, model, d);
+    CHECK(same(shared, network_answers(s, model, d))); // what the point would compute alone
+    CHECK(&shared_answers(model_path, s, model, d) == &shared); // computed once
+    for (const SplitInference* other : kept)
+      CHECK(other != &shared); // each of these points differs in one input of the answers
+    kept.push_back(&shared);
+  }
+  CHECK(kept[0]->tail_prediction.size() == 300);
+  CHECK(kept[4]->tail_prediction.size() == 200);
+  CHECK(kept[2]->exit_layers == std::vector<int>{1, 2});
+  CHECK(kept[3]->exit_layers == std::vector<int>{2});
+  // int8's rounding changes some of the tail's answers, and where it is applied: fp32's answers would be wrong for an
+  // int8 point, and one split's for another.
+  CHECK(kept[0]->tail_prediction != kept[1]->tail_prediction);
+  CHECK(kept[1]->tail_prediction != kept[5]->tail_prediction);
 }
 
 TEST_CASE("sweep: pstate, cost model, number format and sleep axes set the device's keys")

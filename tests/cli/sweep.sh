@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `scee sweep` end to end: --jobs 1 and --jobs 2 give byte-identical results.csv, so do 3 shards merged, so does a
-# sweep killed (SIGKILL) and resumed; --dry-run lists the points; a merge with a shard missing names the points.
+# sweep killed (SIGKILL) and resumed; a point's summary equals `scee run` of its scenario; --dry-run lists the points; a
+# merge with a shard missing names the points.
 set -euo pipefail
 scee=$1
 work=$(mktemp -d)
@@ -18,6 +19,22 @@ cmp "$work/j1/results.csv" "$work/j2/results.csv"
 [ "$(wc -l < "$work/j1/results.csv")" -eq 37 ]
 ! grep -q ',failed,' "$work/j1/results.csv"
 grep -q '^point,status,error,axis_fan_outs,axis_split_after,axis_criterion,axis_threshold,axis_network,' "$work/j1/results.csv"
+
+# A point's summary is what `scee run` of its scenario gives: the points that share their network's answers (same
+# model, samples, split, exits, encoding; computed once before they fork) get those their own run computes.
+for p in 0 7 26 35; do
+  /usr/bin/python3 - "$work/j2/points/$p.json" "$work/p$p.json" <<'PY'
+import json, sys
+json.dump(json.load(open(sys.argv[1]))["scenario"], open(sys.argv[2], "w"))
+PY
+  "$scee" run "$work/p$p.json" --out "$work/run$p" --quiet > /dev/null
+  /usr/bin/python3 - "$work/j2/points/$p.json" "$work/run$p/summary.json" <<'PY' || fail "point $p differs from its scee run"
+import json, sys
+point, run = json.load(open(sys.argv[1]))["summary"], json.load(open(sys.argv[2]))
+diff = {k: (point.get(k), run.get(k)) for k in set(point) | set(run) if point.get(k) != run.get(k)}
+sys.exit(f"{sys.argv[1]}: {diff}" if diff else 0)
+PY
+done
 
 for i in 0 1 2; do "$scee" sweep "$work/sweep.json" --out "$work/s$i" --shard "$i/3" --jobs 2 --quiet > /dev/null; done
 "$scee" merge "$work/s0" "$work/s1" "$work/s2" --out "$work/merged" > /dev/null

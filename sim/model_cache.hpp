@@ -46,7 +46,7 @@ const Dataset& test_samples(const std::string& name, int input_width, int limit)
 /// `kept_answers_bytes` of answers are kept: the oldest go first.
 const SplitInference& shared_answers(const std::string& model_path, const Scenario& s, const Network& net,
                                      const Dataset& data);
-inline constexpr std::size_t kept_answers_bytes = std::size_t(256) << 20;
+inline constexpr std::size_t kept_answers_bytes = std::size_t(64) << 20;
 
 /// Loads the models of `scenarios` (each already trained or a model file) and the test samples they simulate into
 /// this process, so that processes forked from it (a sweep's points) find them in memory instead of reading and

@@ -4,7 +4,6 @@
 #include "error.hpp"
 #include "progress.hpp"
 #include "sha256.hpp"
-#include "simulation.hpp"
 #include "trainer.hpp"
 
 #include <cstdlib>
@@ -33,18 +32,16 @@ std::map<std::tuple<std::string, int, int>, Dataset>& loaded_samples()
   return samples;
 }
 
-/// The answers this process has computed, by (model path, dataset, input width, samples, split, device exits,
-/// encoding), oldest first in `order`.
+/// The answers this process keeps, oldest first in `order`.
 struct KeptAnswers {
-  using Key = std::tuple<std::string, std::string, int, int, int, std::vector<int>, int>;
-  std::map<Key, SplitInference> answers;
-  std::deque<Key> order;
+  std::map<AnswersKey, SplitInference> answers;
+  std::deque<AnswersKey> order;
   std::size_t bytes = 0;
 };
-KeptAnswers& kept_answers()
+KeptAnswers& kept()
 {
-  static KeptAnswers kept;
-  return kept;
+  static KeptAnswers k;
+  return k;
 }
 
 std::size_t answers_bytes(const SplitInference& a)
@@ -97,11 +94,22 @@ ModelFile train_model_file(Network net, const TrainConfig& t, const Dataset& tra
            {"seconds_per_epoch", seconds / double(records.size())}}};
 }
 
+std::string model_path(const Scenario& s)
+{
+  return s.model_file ? *s.model_file : cached_model_path(*s.model_spec);
+}
+
+const ModelFile* loaded_model(const std::string& path)
+{
+  const auto it = loaded_models().find(path);
+  return it == loaded_models().end() ? nullptr : &it->second;
+}
+
 ResolvedModel obtain_model(const Scenario& s, bool quiet)
 {
-  const std::string path = s.model_file ? *s.model_file : cached_model_path(*s.model_spec);
-  if (const auto it = loaded_models().find(path); it != loaded_models().end())
-    return {it->second, path, false};
+  const std::string path = model_path(s);
+  if (const ModelFile* m = loaded_model(path))
+    return {*m, path, false};
   if (s.model_file)
     return {load_model(path), path, false};
   const ModelSpec& spec = *s.model_spec;
@@ -129,30 +137,43 @@ const Dataset& test_samples(const std::string& name, int input_width, int limit)
   return it->second;
 }
 
-const SplitInference& shared_answers(const std::string& model_path, const Scenario& s, const Network& net,
-                                     const Dataset& data)
+AnswersKey answers_key(const std::string& model_path, const ModelFile& model, const Scenario& s)
 {
-  KeptAnswers& kept = kept_answers();
-  KeptAnswers::Key key{model_path,   s.dataset,      int(net.spec().input.size()), s.samples, s.split_after,
-                       s.device_exits, int(s.encoding)};
-  if (const auto it = kept.answers.find(key); it != kept.answers.end())
-    return it->second;
-  const auto it = kept.answers.emplace(key, network_answers(s, net, data)).first;
-  kept.order.push_back(key);
-  kept.bytes += answers_bytes(it->second);
-  while (kept.bytes > kept_answers_bytes && kept.order.size() > 1) { // never the one just computed
-    const auto oldest = kept.answers.find(kept.order.front());
-    kept.bytes -= answers_bytes(oldest->second);
-    kept.answers.erase(oldest);
-    kept.order.pop_front();
+  return {model_path,
+          s.dataset.empty() ? model.training.dataset : s.dataset,
+          int(model.network.spec().input.size()),
+          s.samples,
+          s.split_after,
+          s.device_exits,
+          int(s.encoding)};
+}
+
+const SplitInference* kept_answers(const AnswersKey& key)
+{
+  const auto it = kept().answers.find(key);
+  return it == kept().answers.end() ? nullptr : &it->second;
+}
+
+void keep_answers(const AnswersKey& key, SplitInference answers)
+{
+  KeptAnswers& k = kept();
+  const std::size_t bytes = answers_bytes(answers);
+  if (!k.answers.try_emplace(key, std::move(answers)).second)
+    return; // already kept (the same answers: they depend only on the key)
+  k.order.push_back(key);
+  k.bytes += bytes;
+  while (k.bytes > kept_answers_bytes && k.order.size() > 1) {
+    const auto oldest = k.answers.find(k.order.front());
+    k.bytes -= answers_bytes(oldest->second);
+    k.answers.erase(oldest);
+    k.order.pop_front();
   }
-  return it->second;
 }
 
 void preload_inputs(const std::vector<const Scenario*>& scenarios)
 {
   for (const Scenario* s : scenarios) {
-    const std::string path = s->model_file ? *s->model_file : cached_model_path(*s->model_spec);
+    const std::string path = model_path(*s);
     try {
       auto it = loaded_models().find(path);
       if (it == loaded_models().end())

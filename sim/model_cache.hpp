@@ -32,6 +32,12 @@ struct ResolvedModel {
 ModelFile train_model_file(Network net, const TrainConfig& t, const Dataset& train_set, const Dataset& test_set,
                            bool quiet, const std::function<void(const EpochRecord&)>& on_epoch = {});
 
+/// The file a scenario's model is read from: its model file, or the cached model of its spec.
+std::string model_path(const Scenario& s);
+
+/// The model at `path` if preload_inputs loaded it into this process, else null.
+const ModelFile* loaded_model(const std::string& path);
+
 /// Loads the scenario's model file, or the cached model of its spec (training it first when absent, with a
 /// progress bar unless quiet). A model preload_inputs loaded in this process is not read again.
 ResolvedModel obtain_model(const Scenario& s, bool quiet);
@@ -40,12 +46,24 @@ ResolvedModel obtain_model(const Scenario& s, bool quiet);
 /// (also by preload_inputs) and kept.
 const Dataset& test_samples(const std::string& name, int input_width, int limit);
 
-/// network_answers(s, net, data) for a run of the model at `model_path` on the test samples of `s`, computed once
-/// per process for each (model, samples, split, device exits, encoding) and kept, so that a sweep's points forked
-/// from a process that computed it (prepare_run) share one execution of their network. At most
-/// `kept_answers_bytes` of answers are kept: the oldest go first.
-const SplitInference& shared_answers(const std::string& model_path, const Scenario& s, const Network& net,
-                                     const Dataset& data);
+/// What the network's answers of a run (network_answers) depend on: the model (its file), the samples (dataset,
+/// input width, count), the split, the device exits and the encoding.
+struct AnswersKey {
+  std::string model_path, dataset;
+  int input_width = 0, samples = 0, split_after = 0;
+  std::vector<int> device_exits;
+  int encoding = 0;
+  auto operator<=>(const AnswersKey&) const = default;
+};
+/// The key of a run of `s` with `model`, read from `model_path` (the dataset defaults to the model's).
+AnswersKey answers_key(const std::string& model_path, const ModelFile& model, const Scenario& s);
+
+/// The answers kept in this process for `key` (keep_answers), or null: a sweep's process keeps them so that the
+/// points it forks after that share one execution of their network.
+const SplitInference* kept_answers(const AnswersKey& key);
+/// Keeps `answers` for `key` in this process; at most `kept_answers_bytes` in all, the oldest dropped first (never
+/// the newest).
+void keep_answers(const AnswersKey& key, SplitInference answers);
 inline constexpr std::size_t kept_answers_bytes = std::size_t(64) << 20;
 
 /// Loads the models of `scenarios` (each already trained or a model file) and the test samples they simulate into

@@ -7,7 +7,6 @@
 #include "progress.hpp"
 #include "trainer.hpp"
 
-#include <filesystem>
 #include <fmt/format.h>
 #include <memory>
 
@@ -51,11 +50,15 @@ RunOutput run_scenario(Scenario s, bool quiet)
     std::unique_ptr<Progress> bar;
     if (!quiet)
       bar = std::make_unique<Progress>("simulate");
-    const SplitInference& answers = shared_answers(in.model.path, s, net, data);
-    out.result = simulate(s, net, data, answers, [&](int done) {
+    // The network's answers: those this process keeps for the same key (a sweep's, for the points it forks), else
+    // computed here.
+    const SplitInference* kept = kept_answers(answers_key(in.model.path, in.model.model, s));
+    const SplitInference own = kept ? SplitInference{} : network_answers(s, net, data);
+    out.result = simulate(s, net, data, kept ? *kept : own, [&](int done) {
       if (bar)
         bar->update(double(done) / data.count(), fmt::format("{}/{} samples", done, data.count()));
     });
+    out.answers_shared = kept != nullptr;
     if (bar)
       bar->finish(fmt::format("{} samples, {:.3f} s simulated", data.count(), out.result.end_s));
   } else {
@@ -70,15 +73,30 @@ RunOutput run_scenario(Scenario s, bool quiet)
   return out;
 }
 
-void prepare_run(Scenario s)
+std::optional<AnswersKey> loaded_answers_key(const Scenario& s)
+{
+  const std::string path = model_path(s);
+  if (const ModelFile* m = loaded_model(path))
+    return answers_key(path, *m, s);
+  return std::nullopt;
+}
+
+void prepare_answers(Scenario s)
 {
   try {
-    const std::string path = s.model_file ? *s.model_file : cached_model_path(*s.model_spec);
-    if (!std::filesystem::exists(path))
-      return; // not trained: the run trains it, or says why it cannot
-    const RunInputs in = resolve_inputs(s, true);
-    if (in.infeasible.empty())
-      shared_answers(in.model.path, s, in.model.model.network, *in.data);
+    const std::string path = model_path(s);
+    const ModelFile* m = loaded_model(path);
+    if (!m)
+      return;
+    const AnswersKey key = answers_key(path, *m, s);
+    if (kept_answers(key))
+      return;
+    check_against_model(s, m->network.spec());
+    s.dataset = key.dataset;
+    const Dataset& data = test_samples(s.dataset, key.input_width, s.samples);
+    if (data.count() < s.samples)
+      return;
+    keep_answers(key, network_answers(s, m->network, data));
   } catch (const std::exception&) {
     // the run meets the same error and reports it in its own words
   }

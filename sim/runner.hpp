@@ -2,10 +2,12 @@
 // Shared by `scee run` and by every sweep point.
 #pragma once
 
+#include "model_cache.hpp"
 #include "scenario.hpp"
 #include "simulation.hpp"
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 namespace scee {
@@ -17,6 +19,7 @@ struct RunOutput {
   std::string model_path;
   nlohmann::json model_header;     ///< the model file's header without its tensor table
   std::string infeasible;          ///< why the head does not fit the device (then nothing was simulated), or empty
+  bool answers_shared = false;     ///< the network's answers were those this process kept (keep_answers)
 };
 
 /// Runs a scenario in this process (SimGrid: at most once per process). `quiet` turns progress bars off. A
@@ -24,10 +27,14 @@ struct RunOutput {
 /// no samples and the summary's simulated metrics are null.
 RunOutput run_scenario(Scenario s, bool quiet);
 
-/// What run_scenario would compute of the network before simulating (shared_answers), computed in this process ahead
-/// of the run: a sweep calls it before forking each point, so the points that share a model, samples, split, device
-/// exits and encoding share one execution of the network. Uses only models already trained or loaded (it never
-/// trains); any error is left for the run to report.
-void prepare_run(Scenario s);
+/// The key of the network's answers run_scenario(s) computes (answers_key), when the scenario's model is loaded in
+/// this process (preload_inputs); nothing is read or trained.
+std::optional<AnswersKey> loaded_answers_key(const Scenario& s);
+
+/// Computes the network's answers of `s` and keeps them in this process (keep_answers), so that the runs of
+/// processes forked after it use them instead of computing their own: only with a model loaded in this process
+/// (nothing is read or trained) and a scenario that passes the run's checks against it; any error is left for the
+/// run to report.
+void prepare_answers(Scenario s);
 
 } // namespace scee

@@ -19,7 +19,6 @@
 #include <fmt/ranges.h>
 #include <fstream>
 #include <map>
-#include <optional>
 #include <set>
 #include <sstream>
 #include <fcntl.h>
@@ -108,6 +107,8 @@ void remove_temporaries(const std::string& dir)
     try {
       const RunOutput run = run_scenario(scenario_from_json(p.scenario, sweep.file), true);
       record = point_record(p, run.infeasible.empty() ? "ok" : "infeasible", run.infeasible);
+      if (run.infeasible.empty())
+        record["answers_shared"] = run.answers_shared;
       record["summary"] = run.summary;
       record["scenario"] = to_json(run.scenario);
       if (traces) {
@@ -158,6 +159,8 @@ void run_pool(std::size_t tasks, int jobs, Prepare prepare, Launch launch, Done 
   while ((next < tasks && !interrupted) || !running.empty()) {
     while (next < tasks && !interrupted && int(running.size()) < jobs) {
       prepare(next);
+      if (interrupted)
+        break;
       std::fflush(nullptr);
       const pid_t pid = fork();
       if (pid < 0)
@@ -351,8 +354,7 @@ int run_sweep(const Sweep& sweep, const SweepOptions& o, const std::string& comm
     }
   }
   for (const Scenario& s : representatives) {
-    const std::string key = s.model_file ? *s.model_file : cached_model_path(*s.model_spec);
-    models.emplace(key, &s);
+    models.emplace(model_path(s), &s);
   }
   std::vector<const Scenario*> to_train;
   for (const auto& [path, s] : models)
@@ -430,21 +432,28 @@ int run_sweep(const Sweep& sweep, const SweepOptions& o, const std::string& comm
 
   int done = int(mine.size() - todo.size()), failed = 0;
   Progress bar("sweep", stderr, 10.0);
-  // Before each point's process is forked, this process computes what the point's network answers, unless a point
-  // before it did for the same model, samples, split, device exits and encoding: the points share that execution
-  // (prepare_run), as they share the preloaded models.
-  std::optional<SweepPoint> next_point;
+  // The points that share a model, samples, split, device exits and encoding share one execution of their network:
+  // once one of them has run without error, this process computes those answers and keeps them (prepare_answers),
+  // and the points it forks after that inherit them. The first ones compute their own, in parallel; a pass that
+  // fails or crashes stays in its point's process. Each key's answers are computed here at most once: once dropped
+  // (kept_answers_bytes), the later points compute their own again, in parallel.
+  std::set<AnswersKey> proven, prepared;
+  std::map<std::size_t, AnswersKey> running_keys;
   run_pool(
       todo.size(), o.jobs,
       [&](std::size_t t) {
-        next_point = sweep.point(std::size_t(todo[t]));
         try {
-          prepare_run(scenario_from_json(next_point->scenario, sweep.file));
+          const Scenario s = scenario_from_json(sweep.point(std::size_t(todo[t])).scenario, sweep.file);
+          if (const auto key = loaded_answers_key(s)) {
+            if (proven.count(*key) && prepared.insert(*key).second)
+              prepare_answers(s);
+            running_keys.emplace(t, *key);
+          }
         } catch (const std::exception&) {
           // an invalid point: its own process records the error
         }
       },
-      [&](std::size_t) { run_point_child(sweep, *next_point, o.out_dir, traces); },
+      [&](std::size_t t) { run_point_child(sweep, sweep.point(std::size_t(todo[t])), o.out_dir, traces); },
       [&](std::size_t t, int status) {
         const int index = todo[t];
         const std::string path = point_file(o.out_dir, index);
@@ -459,7 +468,13 @@ int run_sweep(const Sweep& sweep, const SweepOptions& o, const std::string& comm
           write_file_atomic(path, point_record(p, "failed", describe_status(status), true).dump(1) + "\n");
         }
         ++done;
-        failed += read_point(o.out_dir, index).value("status", "") == "failed";
+        const std::string point_status = read_point(o.out_dir, index).value("status", "");
+        failed += point_status == "failed";
+        if (const auto it = running_keys.find(t); it != running_keys.end()) {
+          if (point_status == "ok")
+            proven.insert(it->second);
+          running_keys.erase(it);
+        }
         if (!o.quiet)
           bar.update(double(done) / double(mine.size()),
                      fmt::format("{}/{} points, {} failed", done, mine.size(), failed));
@@ -473,10 +488,11 @@ int run_sweep(const Sweep& sweep, const SweepOptions& o, const std::string& comm
   }
 
   std::vector<nlohmann::ordered_json> records;
-  int failures = 0, retries = 0;
+  int failures = 0, retries = 0, shared = 0;
   std::vector<std::string> first_errors;
   for (const int i : mine) {
     records.push_back(read_point(o.out_dir, i));
+    shared += records.back().value("answers_shared", false);
     if (records.back().value("status", "") == "failed") {
       ++failures;
       retries += records.back().value("retry", false);
@@ -492,6 +508,7 @@ int run_sweep(const Sweep& sweep, const SweepOptions& o, const std::string& comm
   manifest["shard"] = header["shard"];
   manifest["points"] = mine.size();
   manifest["failed_points"] = failures;
+  manifest["points_sharing_answers"] = shared;
   manifest["jobs"] = o.jobs;
   manifest["sweep"] = sweep.to_json();
   manifest["wall_time_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
@@ -564,9 +581,10 @@ void merge_sweeps(const std::vector<std::string>& shard_dirs, const std::string&
                                  unfinished.size() > 1 ? "s" : "", fmt::join(unfinished, ", "), shards));
   }
   std::vector<nlohmann::ordered_json> ordered;
-  int failures = 0;
+  int failures = 0, shared = 0;
   for (auto& [i, r] : records) {
     failures += r.value("status", "") == "failed";
+    shared += r.value("answers_shared", false);
     ordered.push_back(std::move(r));
   }
   std::vector<std::string> axes;
@@ -578,6 +596,7 @@ void merge_sweeps(const std::vector<std::string>& shard_dirs, const std::string&
   manifest["merged_from"] = shard_dirs;
   manifest["points"] = total;
   manifest["failed_points"] = failures;
+  manifest["points_sharing_answers"] = shared;
   manifest["sweep"] = first["sweep"];
   fs::create_directories(out_dir);
   write_results(out_dir, ordered, axes, manifest);

@@ -1,9 +1,11 @@
 // Sweep definitions (axes, groups, point order, exits per split, errors) and the Pareto flag on a hand-made table.
 #include "dataset.hpp"
 #include "error.hpp"
+#include "metrics.hpp"
 #include "model_cache.hpp"
-#include "sweep.hpp"
+#include "runner.hpp"
 #include "simulation.hpp"
+#include "sweep.hpp"
 #include "sweep_runner.hpp"
 
 #include <chrono>
@@ -11,6 +13,8 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
+#include <set>
+#include <sys/wait.h>
 #include <unistd.h>
 
 using namespace scee;
@@ -220,23 +224,20 @@ TEST_CASE("sweep: inputs preloaded before the points fork are those the points w
 
 TEST_CASE("sweep: points share the network's answers only where they would compute the same ones")
 {
-  // Before forking a point, a sweep computes its network's answers (prepare_run -> shared_answers) unless an earlier
-  // point had the same model, samples, split, device exits and encoding; every other point gets its own.
+  // Once a point has run, a sweep's process computes its network's answers (prepare_answers) for the points it forks
+  // later with the same model, samples, split, device exits and encoding; every other point gets its own.
   Network net(NetworkSpec::mlp({800, 40, 40, 10}, {2, 9, 10}, {{1, 10}, {2, 10}}, 5));
   net.initialise(7, 0.1, true);
-  const std::string model_path = write_temp("answers.scee", "");
-  save_model(model_path, {net, TrainConfig{}, nlohmann::json::object()});
-  auto scenario = [&](int split, const std::string& exits, const std::string& format, int samples) {
+  const std::string path = write_temp("answers.scee", "");
+  save_model(path, {net, TrainConfig{}, nlohmann::json::object()});
+  auto scenario = [&](int split, const std::string& exits, const std::string& format, int samples,
+                      const std::string& model) {
     const std::string text = fmt::format(R"({{"model": {{"file": "{}"}}, "dataset": {{"samples": {}}},
       "split": {{"after_layer": {}, "exits": [{}]}}, "encoding": {{"format": "{}"}}, "devices": {{"profile": "rpi4"}},
       "network": {{"profile": "wifi"}}, "server": {{"profile": "x86_core"}}}})",
-                                         model_path, samples, split, exits, format);
-    Scenario s = scenario_from_json(nlohmann::json::parse(text), write_temp("answers.json", text));
-    s.dataset = "mnist"; // as the run resolves it from the model
-    return s;
+                                         model, samples, split, exits, format);
+    return scenario_from_json(nlohmann::json::parse(text), write_temp("answers.json", text));
   };
-  const ResolvedModel m = obtain_model(scenario(1, "1", "fp32", 300), true);
-  const Network& model = m.model.network;
   auto same = [](const SplitInference& a, const SplitInference& b) {
     auto eq = [](const std::vector<Confidence>& x, const std::vector<Confidence>& y) {
       if (x.size() != y.size())
@@ -251,19 +252,38 @@ TEST_CASE("sweep: points share the network's answers only where they would compu
            eq(a.final_output, b.final_output) && a.tail_prediction == b.tail_prediction;
   };
 
-  const std::vector<Scenario> points = {scenario(1, "1", "fp32", 300), scenario(1, "1", "int8", 300),
-                                        scenario(2, "1, 2", "fp32", 300), scenario(2, "2", "fp32", 300),
-                                        scenario(1, "1", "fp32", 200), scenario(2, "1", "int8", 300)};
+  // Each differs from the first in one input of the answers (samples, split, exits, encoding), or in two.
+  const std::vector<Scenario> points = {
+      scenario(1, "1", "fp32", 300, path), scenario(1, "1", "int8", 300, path), scenario(2, "1, 2", "fp32", 300, path),
+      scenario(2, "2", "fp32", 300, path), scenario(1, "1", "fp32", 200, path), scenario(2, "1", "int8", 300, path)};
+  const Scenario not_loaded = scenario(1, "1", "fp32", 300, write_temp("other.scee", ""));
+  CHECK(!loaded_answers_key(points[0])); // the model is not loaded in this process yet: nothing is read
+  prepare_answers(points[0]);
+  std::vector<const Scenario*> preload;
+  for (const Scenario& s : points)
+    preload.push_back(&s);
+  preload_inputs(preload);
+  CHECK(!loaded_answers_key(not_loaded));
+
+  std::set<AnswersKey> keys;
   std::vector<const SplitInference*> kept;
-  for (const Scenario& s : points) {
+  for (Scenario s : points) {
+    const auto key = loaded_answers_key(s);
+    REQUIRE(key);
+    CHECK(key->dataset == "mnist"); // the model's, as the run resolves it
+    keys.insert(*key);
+    CHECK(kept_answers(*key) == nullptr);
+    prepare_answers(s);
+    const SplitInference* a = kept_answers(*key);
+    REQUIRE(a != nullptr);
+    prepare_answers(s);
+    CHECK(kept_answers(*key) == a); // computed once
+    s.dataset = "mnist";
     const Dataset& d = test_samples("mnist", 800, s.samples);
-    const SplitInference& shared = shared_answers(model_path, s, model, d);
-    CHECK(same(shared, network_answers(s, model, d))); // what the point would compute alone
-    CHECK(&shared_answers(model_path, s, model, d) == &shared); // computed once
-    for (const SplitInference* other : kept)
-      CHECK(other != &shared); // each of these points differs in one input of the answers
-    kept.push_back(&shared);
+    CHECK(same(*a, network_answers(s, load_model(path).network, d))); // what the point would compute alone
+    kept.push_back(a);
   }
+  CHECK(keys.size() == points.size());
   CHECK(kept[0]->tail_prediction.size() == 300);
   CHECK(kept[4]->tail_prediction.size() == 200);
   CHECK(kept[2]->exit_layers == std::vector<int>{1, 2});
@@ -272,6 +292,32 @@ TEST_CASE("sweep: points share the network's answers only where they would compu
   // int8 point, and one split's for another.
   CHECK(kept[0]->tail_prediction != kept[1]->tail_prediction);
   CHECK(kept[1]->tail_prediction != kept[5]->tail_prediction);
+
+  // A scenario the run refuses against the model (a split after the output) gets nothing kept.
+  const Scenario refused = scenario(4, "1", "fp32", 300, path);
+  prepare_answers(refused);
+  CHECK(kept_answers(*loaded_answers_key(refused)) == nullptr);
+
+  // A run finds the kept answers and simulates the same as with answers of its own (computed in a forked process:
+  // SimGrid runs one engine per process).
+  Scenario s = points[1];
+  s.dataset = "mnist";
+  const std::string own_summary = write_temp("own-summary.json", "");
+  std::fflush(nullptr);
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const Network own_net = load_model(path).network;
+    std::ofstream(own_summary) << summarize(s, own_net, simulate(s, own_net, test_samples("mnist", 800, 300))).dump();
+    _exit(0);
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  REQUIRE((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  const RunOutput run = run_scenario(points[1], true);
+  CHECK(run.answers_shared);
+  std::ifstream in(own_summary);
+  CHECK(run.summary == nlohmann::ordered_json::parse(in));
 }
 
 TEST_CASE("sweep: pstate, cost model, number format and sleep axes set the device's keys")

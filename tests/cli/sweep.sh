@@ -20,15 +20,22 @@ cmp "$work/j1/results.csv" "$work/j2/results.csv"
 ! grep -q ',failed,' "$work/j1/results.csv"
 grep -q '^point,status,error,axis_fan_outs,axis_split_after,axis_criterion,axis_threshold,axis_network,' "$work/j1/results.csv"
 
-# A point's summary is what `scee run` of its scenario gives: the points that share their network's answers (same
-# model, samples, split, exits, encoding; computed once before they fork) get those their own run computes.
+# The points that share a model, samples, split, device exits and encoding share their network's answers once one
+# of them has run: with --jobs 1, the first of each of the 6 (fan-outs, split) groups of 6 computes its own and the
+# other 30 inherit the sweep's. A point's summary is what `scee run` of its scenario gives either way.
+/usr/bin/python3 - "$work/j1" <<'PY' || fail "points sharing answers"
+import json, sys
+shared = [json.load(open(f"{sys.argv[1]}/points/{i}.json"))["answers_shared"] for i in range(36)]
+assert shared == [i % 6 != 0 for i in range(36)], shared
+assert json.load(open(f"{sys.argv[1]}/manifest.json"))["points_sharing_answers"] == 30
+PY
 for p in 0 7 26 35; do
-  /usr/bin/python3 - "$work/j2/points/$p.json" "$work/p$p.json" <<'PY'
+  /usr/bin/python3 - "$work/j1/points/$p.json" "$work/p$p.json" <<'PY'
 import json, sys
 json.dump(json.load(open(sys.argv[1]))["scenario"], open(sys.argv[2], "w"))
 PY
   "$scee" run "$work/p$p.json" --out "$work/run$p" --quiet > /dev/null
-  /usr/bin/python3 - "$work/j2/points/$p.json" "$work/run$p/summary.json" <<'PY' || fail "point $p differs from its scee run"
+  /usr/bin/python3 - "$work/j1/points/$p.json" "$work/run$p/summary.json" <<'PY' || fail "point $p differs from its scee run"
 import json, sys
 point, run = json.load(open(sys.argv[1]))["summary"], json.load(open(sys.argv[2]))
 diff = {k: (point.get(k), run.get(k)) for k in set(point) | set(run) if point.get(k) != run.get(k)}

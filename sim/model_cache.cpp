@@ -170,6 +170,12 @@ void keep_answers(const AnswersKey& key, SplitInference answers)
   }
 }
 
+const Dataset* loaded_test_samples(const std::string& name, int input_width, int limit)
+{
+  const auto it = loaded_samples().find(std::make_tuple(name, input_width, limit));
+  return it == loaded_samples().end() ? nullptr : &it->second;
+}
+
 void preload_inputs(const std::vector<const Scenario*>& scenarios)
 {
   for (const Scenario* s : scenarios) {

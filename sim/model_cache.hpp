@@ -66,6 +66,9 @@ const SplitInference* kept_answers(const AnswersKey& key);
 void keep_answers(const AnswersKey& key, SplitInference answers);
 inline constexpr std::size_t kept_answers_bytes = std::size_t(64) << 20;
 
+/// test_samples(name, input_width, limit) if this process has loaded them, else null (nothing is read).
+const Dataset* loaded_test_samples(const std::string& name, int input_width, int limit);
+
 /// Loads the models of `scenarios` (each already trained or a model file) and the test samples they simulate into
 /// this process, so that processes forked from it (a sweep's points) find them in memory instead of reading and
 /// checking the same files again. A model or dataset that fails to load is skipped: the run that needs it loads it

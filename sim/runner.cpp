@@ -81,24 +81,25 @@ std::optional<AnswersKey> loaded_answers_key(const Scenario& s)
   return std::nullopt;
 }
 
-void prepare_answers(Scenario s)
+bool prepare_answers(Scenario s)
 {
   try {
     const std::string path = model_path(s);
     const ModelFile* m = loaded_model(path);
     if (!m)
-      return;
+      return false;
     const AnswersKey key = answers_key(path, *m, s);
     if (kept_answers(key))
-      return;
+      return true;
     check_against_model(s, m->network.spec());
     s.dataset = key.dataset;
-    const Dataset& data = test_samples(s.dataset, key.input_width, s.samples);
-    if (data.count() < s.samples)
-      return;
-    keep_answers(key, network_answers(s, m->network, data));
+    const Dataset* data = loaded_test_samples(s.dataset, key.input_width, s.samples);
+    if (!data || data->count() < s.samples)
+      return false;
+    keep_answers(key, network_answers(s, m->network, *data));
+    return true;
   } catch (const std::exception&) {
-    // the run meets the same error and reports it in its own words
+    return false; // the run meets the same error and reports it in its own words
   }
 }
 

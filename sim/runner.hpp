@@ -32,9 +32,9 @@ RunOutput run_scenario(Scenario s, bool quiet);
 std::optional<AnswersKey> loaded_answers_key(const Scenario& s);
 
 /// Computes the network's answers of `s` and keeps them in this process (keep_answers), so that the runs of
-/// processes forked after it use them instead of computing their own: only with a model loaded in this process
-/// (nothing is read or trained) and a scenario that passes the run's checks against it; any error is left for the
-/// run to report.
-void prepare_answers(Scenario s);
+/// processes forked after it use them instead of computing their own: only with a model and test samples loaded in
+/// this process (nothing is read or trained) and a scenario that passes the run's checks against them. True when
+/// the answers are kept; any error is left for the run to report.
+bool prepare_answers(Scenario s);
 
 } // namespace scee

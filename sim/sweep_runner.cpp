@@ -436,7 +436,8 @@ int run_sweep(const Sweep& sweep, const SweepOptions& o, const std::string& comm
   // once one of them has run without error, this process computes those answers and keeps them (prepare_answers),
   // and the points it forks after that inherit them. The first ones compute their own, in parallel; a pass that
   // fails or crashes stays in its point's process. Each key's answers are computed here at most once: once dropped
-  // (kept_answers_bytes), the later points compute their own again, in parallel.
+  // (kept_answers_bytes), the later points compute their own again, in parallel. (A point refused for a reason
+  // outside the key computes nothing here, and the next point of the key tries again.)
   std::set<AnswersKey> proven, prepared;
   std::map<std::size_t, AnswersKey> running_keys;
   run_pool(
@@ -445,8 +446,8 @@ int run_sweep(const Sweep& sweep, const SweepOptions& o, const std::string& comm
         try {
           const Scenario s = scenario_from_json(sweep.point(std::size_t(todo[t])).scenario, sweep.file);
           if (const auto key = loaded_answers_key(s)) {
-            if (proven.count(*key) && prepared.insert(*key).second)
-              prepare_answers(s);
+            if (proven.count(*key) && !prepared.count(*key) && prepare_answers(s))
+              prepared.insert(*key);
             running_keys.emplace(t, *key);
           }
         } catch (const std::exception&) {

@@ -307,8 +307,12 @@ TEST_CASE("sweep: points share the network's answers only where they would compu
   const pid_t pid = fork();
   REQUIRE(pid >= 0);
   if (pid == 0) {
-    const Network own_net = load_model(path).network;
-    std::ofstream(own_summary) << summarize(s, own_net, simulate(s, own_net, test_samples("mnist", 800, 300))).dump();
+    try {
+      const Network own_net = load_model(path).network;
+      std::ofstream(own_summary) << summarize(s, own_net, simulate(s, own_net, test_samples("mnist", 800, 300))).dump();
+    } catch (...) {
+      _exit(1);
+    }
     _exit(0);
   }
   int status = 0;

@@ -14,45 +14,39 @@ namespace scee {
 
 namespace {
 
-/// The model and the samples of a run, checked against the scenario (whose dataset it resolves).
-struct RunInputs {
-  ResolvedModel model;
-  const Dataset* data = nullptr;
-  std::string infeasible;
-};
-
-RunInputs resolve_inputs(Scenario& s, bool quiet)
+/// The test samples a run of `s` with `model` simulates, after the run's checks against the model (the dataset, when
+/// `s` names none, resolved in `s` to the model's): loaded once per process, or with `load` false only those this
+/// process has already loaded (else null, and nothing is read).
+const Dataset* run_samples(Scenario& s, const ModelFile& model, bool load)
 {
-  RunInputs in;
-  in.model = obtain_model(s, quiet);
-  const Network& net = in.model.model.network;
-  check_against_model(s, net.spec());
+  check_against_model(s, model.network.spec());
   if (s.dataset.empty())
-    s.dataset = in.model.model.training.dataset;
-  in.data = &test_samples(s.dataset, int(net.spec().input.size()), s.samples); // loaded once per process
-  if (in.data->count() < s.samples)
+    s.dataset = model.training.dataset;
+  const int width = int(model.network.spec().input.size());
+  const Dataset* data =
+      load ? &test_samples(s.dataset, width, s.samples) : loaded_test_samples(s.dataset, width, s.samples);
+  if (data && data->count() < s.samples)
     throw InputError(fmt::format("{}: $.dataset.samples: {} requested but the test split has {}", s.file, s.samples,
-                                 in.data->count()));
-  in.infeasible = infeasibility(s, net);
-  return in;
+                                 data->count()));
+  return data;
 }
 
 } // namespace
 
 RunOutput run_scenario(Scenario s, bool quiet)
 {
-  const RunInputs in = resolve_inputs(s, quiet);
-  const Network& net = in.model.model.network;
-  const Dataset& data = *in.data;
+  const ResolvedModel m = obtain_model(s, quiet);
+  const Network& net = m.model.network;
+  const Dataset& data = *run_samples(s, m.model, true);
   RunOutput out;
-  out.infeasible = in.infeasible;
+  out.infeasible = infeasibility(s, net);
   if (out.infeasible.empty()) {
     std::unique_ptr<Progress> bar;
     if (!quiet)
       bar = std::make_unique<Progress>("simulate");
     // The network's answers: those this process keeps for the same key (a sweep's, for the points it forks), else
     // computed here.
-    const SplitInference* kept = kept_answers(answers_key(in.model.path, in.model.model, s));
+    const SplitInference* kept = kept_answers(answers_key(m.path, m.model, s));
     const SplitInference own = kept ? SplitInference{} : network_answers(s, net, data);
     out.result = simulate(s, net, data, kept ? *kept : own, [&](int done) {
       if (bar)
@@ -66,8 +60,8 @@ RunOutput run_scenario(Scenario s, bool quiet)
     out.result.final_output_accuracy = evaluate(net, data).final_accuracy;
   }
   out.summary = summarize(s, net, out.result);
-  out.model_path = in.model.path;
-  out.model_header = read_model_header(in.model.path);
+  out.model_path = m.path;
+  out.model_header = read_model_header(m.path);
   out.model_header.erase("tensors");
   out.scenario = std::move(s);
   return out;
@@ -91,10 +85,8 @@ bool prepare_answers(Scenario s)
     const AnswersKey key = answers_key(path, *m, s);
     if (kept_answers(key))
       return true;
-    check_against_model(s, m->network.spec());
-    s.dataset = key.dataset;
-    const Dataset* data = loaded_test_samples(s.dataset, key.input_width, s.samples);
-    if (!data || data->count() < s.samples)
+    const Dataset* data = run_samples(s, *m, false);
+    if (!data)
       return false;
     keep_answers(key, network_answers(s, m->network, *data));
     return true;
